@@ -1,0 +1,29 @@
+# The two commands a fresh machine needs: `make demo` and `make test`.
+# Both create .venv on first use and install purerl into it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m purerl.demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/ppo.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check purerl tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

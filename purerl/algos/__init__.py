@@ -1,0 +1,1 @@
+"""Algorithms, one module per family, each with ``Config``, ``init``, ``update`` and ``train``."""

@@ -1,0 +1,108 @@
+"""Helpers shared by every algorithm's ``Config``.
+
+A ``Config`` is an ``equinox.Module``: fields that fix shapes or control flow are static
+(``static(...)``), continuous hyperparameters are float32 array leaves
+(``hyperparameter(...)``) so that ``jax.vmap(train, in_axes=(sweep_axes(config), 0))``
+sweeps them inside one compiled program. Validation runs in ``__check_init__`` — in
+Python, before any tracing — and raises ``ValueError`` naming the field and the rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def _as_float(x: Any) -> jax.Array:
+    if isinstance(x, jax.core.Tracer):
+        return x
+    return jnp.asarray(x, dtype=jnp.float32)
+
+
+def hyperparameter(default: float) -> Any:
+    """A continuous hyperparameter: a float32 array leaf (scalar, or batched for sweeps)."""
+    return eqx.field(default=default, converter=_as_float)
+
+
+def static(default: Any) -> Any:
+    """A field that fixes shapes or control flow: part of the compiled program's identity."""
+    return eqx.field(default=default, static=True)
+
+
+def _freeze(kwargs: Any) -> tuple[tuple[str, Any], ...]:
+    if isinstance(kwargs, dict):
+        kwargs = kwargs.items()
+    return tuple(sorted((str(k), v) for k, v in kwargs))
+
+
+def env_kwargs_field() -> Any:
+    """Keyword arguments for ``purerl.envs.make``, given as a dict, stored as a sorted tuple."""
+    return eqx.field(default=(), static=True, converter=_freeze)
+
+
+def concrete(x: Any) -> np.ndarray | None:
+    """The value of a leaf as NumPy, or None when it is traced (checked at construction only)."""
+    if isinstance(x, jax.core.Tracer):
+        return None
+    return np.asarray(x)
+
+
+def config_name(config: eqx.Module) -> str:
+    """``"ppo.Config"`` for ``purerl.algos.ppo.Config``."""
+    cls = type(config)
+    return f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__qualname__}"
+
+
+def require(config: eqx.Module, field: str, ok: bool, rule: str) -> None:
+    """Raise ``ValueError("<Config>.<field> ...")`` unless ``ok``."""
+    if not ok:
+        value = getattr(config, field)
+        shown = np.asarray(value).tolist() if isinstance(value, jax.Array) else value
+        raise ValueError(f"{config_name(config)}.{field} {rule}, got {shown!r}")
+
+
+def require_range(
+    config: eqx.Module,
+    field: str,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> None:
+    """Check every element of a (possibly batched) hyperparameter lies in the range."""
+    value = concrete(getattr(config, field))
+    if value is None:
+        return
+    ok = bool(np.all(np.isfinite(value)))
+    parts = []
+    if low is not None:
+        ok &= bool(np.all(value > low) if low_open else np.all(value >= low))
+        parts.append(f"{'>' if low_open else '>='} {low}")
+    if high is not None:
+        ok &= bool(np.all(value < high) if high_open else np.all(value <= high))
+        parts.append(f"{'<' if high_open else '<='} {high}")
+    require(config, field, ok, "must be finite and " + " and ".join(parts) if parts else "finite")
+
+
+def require_positive_int(config: eqx.Module, *fields: str) -> None:
+    for field in fields:
+        value = getattr(config, field)
+        require(config, field, isinstance(value, int) and value >= 1, "must be a positive int")
+
+
+def sweep_axes(config: eqx.Module) -> eqx.Module:
+    """``in_axes`` for ``jax.vmap`` over a config: 0 for batched leaves, None for scalars."""
+    return jax.tree.map(lambda x: 0 if jnp.ndim(x) > 0 else None, config)
+
+
+def sweep_size(config: eqx.Module) -> int:
+    """The common leading size of a config's batched leaves (1 when none is batched)."""
+    sizes = {jnp.shape(x)[0] for x in jax.tree.leaves(config) if jnp.ndim(x) > 0}
+    if len(sizes) > 1:
+        raise ValueError(f"batched hyperparameters have different lengths {sorted(sizes)}")
+    return sizes.pop() if sizes else 1

@@ -1,0 +1,68 @@
+"""Adapter from brax environments to purerl's interface, with a time limit.
+
+brax environments neither reset nor truncate by themselves. The adapter counts steps,
+reports ``truncated`` at ``episode_length`` (unless the step terminated), and resets
+automatically from a freshly sampled initial state, keeping the pre-reset observation as
+``info["final_obs"]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from purerl.envs.interface import Box
+
+BACKENDS = ("generalized", "positional", "spring", "mjx")
+
+
+class BraxEnvState(NamedTuple):
+    brax_state: Any
+    time: jax.Array
+
+
+def brax_names() -> list[str]:
+    from brax import envs
+
+    return sorted(envs._envs)  # brax keeps its registry in this dict; there is no getter
+
+
+class BraxEnv:
+    def __init__(
+        self,
+        env_id: str,
+        backend: str = "generalized",
+        episode_length: int = 1000,
+        **kwargs: Any,
+    ):
+        from brax import envs
+
+        if backend not in BACKENDS:
+            raise ValueError(f"env backend must be one of {BACKENDS}, got {backend!r}")
+        if episode_length < 1:
+            raise ValueError(f"env episode_length must be >= 1, got {episode_length}")
+        self.env_id = env_id
+        name = env_id.removeprefix("brax/")
+        self._env = envs.get_environment(name, backend=backend, **kwargs)
+        self.observation_shape = (int(self._env.observation_size),)
+        self.action_space = Box(-1.0, 1.0, (int(self._env.action_size),))
+        self.max_episode_steps = int(episode_length)
+
+    def reset(self, key: jax.Array):
+        state = self._env.reset(key)
+        return state.obs, BraxEnvState(state, jnp.zeros((), jnp.int32))
+
+    def step(self, key: jax.Array, env_state: BraxEnvState, action: jax.Array):
+        nxt = self._env.step(env_state.brax_state, action)
+        time = env_state.time + 1
+        terminated = nxt.done > 0.5
+        truncated = jnp.logical_and(time >= self.max_episode_steps, ~terminated)
+        done = jnp.logical_or(terminated, truncated)
+        reset_obs, reset_state = self.reset(key)
+        state = jax.tree.map(
+            lambda r, s: jnp.where(done, r, s), reset_state, BraxEnvState(nxt, time)
+        )
+        obs = jnp.where(done, reset_obs, nxt.obs)
+        return obs, state, nxt.reward, terminated, truncated, {"final_obs": nxt.obs}

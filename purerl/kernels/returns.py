@@ -1,0 +1,202 @@
+"""Returns and advantage estimators over one trajectory.
+
+Every function takes one unbatched trajectory of length T (callers ``vmap`` over
+environments) and returns a per-step estimate of shape ``[T]``. The conventions, shared by
+all estimators, keep termination and truncation apart:
+
+- ``r_t[t]``: reward received on the transition out of step t.
+- ``discount_t[t]``: γ, or 0 where that transition *terminated* the episode.
+- ``v_tm1[t]``: V(s_t), the value of the state the transition started from.
+- ``v_t[t]``: V(s_{t+1}), the value of the state it reached. Where the episode was cut
+  there (terminated, truncated, or the end of the trajectory) this is the value of the
+  *final* observation, before any automatic reset.
+- ``truncated_t[t]``: True where the episode was cut by a time limit after step t. The
+  estimate then bootstraps from ``v_t[t]`` (the final observation's value) and no trace
+  crosses into the next episode. A terminated step needs no flag: ``discount_t = 0``.
+
+The end of the trajectory is treated as a truncation: estimates bootstrap from
+``v_t[T-1]``. Targets are wrapped in ``stop_gradient``.
+"""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+
+Array = chex.Array
+
+
+def _continues(truncated_t: Array | None, like: Array) -> Array:
+    """1.0 where the trace may continue into step t+1, 0.0 where it is cut."""
+    cont = jnp.ones_like(like)
+    if truncated_t is not None:
+        cont = cont * (1.0 - truncated_t.astype(like.dtype))
+    return cont.at[-1].set(0.0)
+
+
+def _check(r_t: Array, discount_t: Array, *others: Array | None) -> None:
+    chex.assert_rank([r_t, discount_t], 1)
+    present = [x for x in others if x is not None]
+    chex.assert_rank(present, 1)
+    chex.assert_equal_shape([r_t, discount_t, *present])
+
+
+# Scan bodies live at module level so that eager calls hit JAX's tracing cache.
+def _lambda_return_step(g_next, xs):
+    r, discount, v, lam = xs
+    g = r + discount * ((1.0 - lam) * v + lam * g_next)
+    return g, g
+
+
+def _gae_step(a_next, xs):
+    delta, decay = xs
+    a = delta + decay * a_next
+    return a, a
+
+
+def td_error(r_t: Array, discount_t: Array, v_tm1: Array, v_t: Array) -> Array:
+    """One-step temporal-difference errors δ_t = r_t + discount_t · V(s_{t+1}) − V(s_t).
+
+    Args:
+      r_t, discount_t, v_tm1, v_t: ``[T]`` (see the module docstring).
+
+    Returns:
+      ``[T]`` TD errors; the target part is a constant for gradients.
+
+    Reference: Sutton & Barto, *Reinforcement Learning: An Introduction* (2018), eq. 6.5.
+    """
+    _check(r_t, discount_t, v_tm1, v_t)
+    target = jax.lax.stop_gradient(r_t + discount_t * v_t)
+    return target - v_tm1
+
+
+def lambda_returns(
+    r_t: Array,
+    discount_t: Array,
+    v_t: Array,
+    lambda_: Array | float = 1.0,
+    truncated_t: Array | None = None,
+) -> Array:
+    """λ-returns G^λ_t = r_t + discount_t · [(1 − λ) V(s_{t+1}) + λ G^λ_{t+1}].
+
+    The recursion is cut (G^λ_t = r_t + discount_t · V(s_{t+1})) at truncated steps and at
+    the last step, so no return mixes two episodes. λ = 1 gives Monte Carlo returns
+    (bootstrapped only where the episode was cut by a time limit or the trajectory ends);
+    λ = 0 gives one-step TD targets.
+
+    Args:
+      r_t, discount_t, v_t: ``[T]``.
+      lambda_: scalar in [0, 1] (may be traced).
+      truncated_t: optional ``[T]`` bool.
+
+    Returns:
+      ``[T]`` λ-returns (``stop_gradient``-ed).
+
+    Reference: Sutton & Barto (2018), §12.1, eq. 12.3 (recursive form, eq. 12.18).
+    """
+    _check(r_t, discount_t, v_t, truncated_t)
+    lambda_ = jnp.asarray(lambda_, dtype=r_t.dtype)
+    chex.assert_rank(lambda_, 0)
+    lam = lambda_ * _continues(truncated_t, r_t)
+    _, g = jax.lax.scan(
+        _lambda_return_step, jnp.zeros((), r_t.dtype), (r_t, discount_t, v_t, lam), reverse=True
+    )
+    return jax.lax.stop_gradient(g)
+
+
+def discounted_returns(
+    r_t: Array,
+    discount_t: Array,
+    v_t: Array | None = None,
+    truncated_t: Array | None = None,
+) -> Array:
+    """Discounted reward-to-go G_t = Σ_{k≥0} (Π_{j<k} discount_{t+j}) r_{t+k}.
+
+    The sum runs to the end of the episode. Where the episode is cut without terminating
+    (a truncated step, or the end of the trajectory) it bootstraps from ``v_t`` at that step
+    if given, else from 0 — the plain Monte Carlo return of the observed rewards.
+
+    Args:
+      r_t, discount_t: ``[T]``.
+      v_t: optional ``[T]`` bootstrap values V(s_{t+1}).
+      truncated_t: optional ``[T]`` bool.
+
+    Returns:
+      ``[T]`` returns (``stop_gradient``-ed).
+
+    Reference: Sutton & Barto (2018), eq. 3.8; Williams (1992) for reward-to-go.
+    """
+    if v_t is None:
+        v_t = jnp.zeros_like(r_t)
+    return lambda_returns(r_t, discount_t, v_t, 1.0, truncated_t)
+
+
+def n_step_returns(
+    r_t: Array,
+    discount_t: Array,
+    v_t: Array,
+    n: int,
+    truncated_t: Array | None = None,
+) -> Array:
+    """n-step bootstrapped returns.
+
+    G^(n)_t = Σ_{k=0}^{m−1} (Π_{j<k} discount_{t+j}) r_{t+k} + (Π_{j<m} discount_{t+j}) V(s_{t+m}),
+    where m = min(n, steps until the episode is cut): the window stops early at a
+    truncated step or the end of the trajectory, bootstrapping from ``v_t`` there, and a
+    terminated step zeroes everything after it through ``discount_t``.
+
+    Args:
+      r_t, discount_t, v_t: ``[T]``.
+      n: static number of steps, ≥ 1.
+      truncated_t: optional ``[T]`` bool.
+
+    Returns:
+      ``[T]`` n-step returns (``stop_gradient``-ed).
+
+    Reference: Sutton & Barto (2018), eq. 7.1.
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    _check(r_t, discount_t, v_t, truncated_t)
+    cont = _continues(truncated_t, r_t)
+    g = r_t + discount_t * v_t
+    for _ in range(min(n, r_t.shape[0]) - 1):
+        g_next = jnp.concatenate([g[1:], jnp.zeros_like(g[:1])])
+        g = r_t + discount_t * (cont * g_next + (1.0 - cont) * v_t)
+    return jax.lax.stop_gradient(g)
+
+
+def gae(
+    r_t: Array,
+    discount_t: Array,
+    v_tm1: Array,
+    v_t: Array,
+    lambda_: Array | float,
+    truncated_t: Array | None = None,
+) -> Array:
+    """Generalized advantage estimation.
+
+    Â_t = δ_t + discount_t · λ · Â_{t+1},  δ_t = r_t + discount_t V(s_{t+1}) − V(s_t),
+    i.e. Â_t = Σ_l (Π discount · λ)^l δ_{t+l}. The trace is cut at truncated steps and at the
+    last step (Â_t = δ_t there, with δ_t bootstrapping from the final observation's value).
+    λ = 0 gives δ_t; λ = 1 without truncation gives the discounted return minus V(s_t).
+
+    Args:
+      r_t, discount_t, v_tm1, v_t: ``[T]``.
+      lambda_: scalar in [0, 1] (may be traced).
+      truncated_t: optional ``[T]`` bool.
+
+    Returns:
+      ``[T]`` advantages (``stop_gradient``-ed). Value targets are ``v_tm1 + Â``.
+
+    Reference: Schulman et al., "High-Dimensional Continuous Control Using Generalized
+    Advantage Estimation" (2016), eq. 16.
+    """
+    _check(r_t, discount_t, v_tm1, v_t, truncated_t)
+    lambda_ = jnp.asarray(lambda_, dtype=r_t.dtype)
+    chex.assert_rank(lambda_, 0)
+    delta = r_t + discount_t * v_t - v_tm1
+    decay = discount_t * lambda_ * _continues(truncated_t, r_t)
+    _, adv = jax.lax.scan(_gae_step, jnp.zeros((), r_t.dtype), (delta, decay), reverse=True)
+    return jax.lax.stop_gradient(adv)

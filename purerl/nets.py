@@ -1,0 +1,131 @@
+"""Equinox networks: MLP trunks, policy heads and actor-critics.
+
+Forward passes are unbatched (one observation); algorithms ``vmap``. Linear layers use
+orthogonal initialization with a per-layer gain (√2 in hidden layers, 0.01 for policy
+outputs, 1 for values), which matters for on-policy methods (Andrychowicz et al., "What
+Matters in On-Policy RL", 2021).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "tanh": jax.nn.tanh,
+    "relu": jax.nn.relu,
+    "gelu": jax.nn.gelu,
+    "silu": jax.nn.silu,
+}
+
+
+def orthogonal_linear(in_size: int, out_size: int, gain: float, *, key: jax.Array) -> eqx.nn.Linear:
+    """A linear layer with orthogonal weights scaled by ``gain`` and zero bias."""
+    layer = eqx.nn.Linear(in_size, out_size, key=key)
+    weight = jax.nn.initializers.orthogonal(gain)(key, (out_size, in_size), jnp.float32)
+    layer = eqx.tree_at(lambda lin: lin.weight, layer, weight)
+    return eqx.tree_at(lambda lin: lin.bias, layer, jnp.zeros(out_size, jnp.float32))
+
+
+class MLP(eqx.Module):
+    """x ↦ act(W_k … act(W_1 x)): hidden layers only, output size ``hidden_sizes[-1]``."""
+
+    layers: tuple[eqx.nn.Linear, ...]
+    activation: Callable[[jax.Array], jax.Array] = eqx.field(static=True)
+
+    def __init__(self, in_size: int, hidden_sizes: tuple[int, ...], activation: str, *, key):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        sizes = (in_size, *hidden_sizes)
+        keys = jax.random.split(key, max(len(hidden_sizes), 1))
+        self.layers = tuple(
+            orthogonal_linear(a, b, math.sqrt(2.0), key=k)
+            for a, b, k in zip(sizes[:-1], sizes[1:], keys)
+        )
+        self.activation = ACTIVATIONS[activation]
+
+    @property
+    def out_size(self) -> int:
+        return self.layers[-1].out_features
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        for layer in self.layers:
+            x = self.activation(layer(x))
+        return x
+
+
+class CategoricalHead(eqx.Module):
+    """Features ↦ logits ``[n]``."""
+
+    linear: eqx.nn.Linear
+
+    def __init__(self, in_size: int, num_actions: int, *, key):
+        self.linear = orthogonal_linear(in_size, num_actions, 0.01, key=key)
+
+    def __call__(self, features: jax.Array) -> jax.Array:
+        return self.linear(features)
+
+
+class GaussianHead(eqx.Module):
+    """Features ↦ (mean ``[D]``, log_std ``[D]``) with a state-independent learned log-std."""
+
+    linear: eqx.nn.Linear
+    log_std: jax.Array
+
+    def __init__(self, in_size: int, action_dim: int, init_log_std: float = 0.0, *, key):
+        self.linear = orthogonal_linear(in_size, action_dim, 0.01, key=key)
+        self.log_std = jnp.full((action_dim,), init_log_std, jnp.float32)
+
+    def __call__(self, features: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return self.linear(features), self.log_std
+
+
+class ActorCritic(eqx.Module):
+    """Policy and value networks with separate trunks, or one shared trunk.
+
+    ``__call__(obs)`` returns ``(dist_params, value)``: logits for a categorical head,
+    ``(mean, log_std)`` for a Gaussian head, and a scalar value.
+    """
+
+    actor_trunk: MLP
+    critic_trunk: MLP | None  # None: the critic shares the actor's trunk
+    policy_head: CategoricalHead | GaussianHead
+    value_head: eqx.nn.Linear
+
+    def __init__(
+        self,
+        obs_size: int,
+        action_size: int,
+        discrete: bool,
+        hidden_sizes: tuple[int, ...] = (64, 64),
+        activation: str = "tanh",
+        shared_trunk: bool = False,
+        *,
+        key,
+    ):
+        k_actor, k_critic, k_pi, k_v = jax.random.split(key, 4)
+        self.actor_trunk = MLP(obs_size, hidden_sizes, activation, key=k_actor)
+        self.critic_trunk = (
+            None if shared_trunk else MLP(obs_size, hidden_sizes, activation, key=k_critic)
+        )
+        width = self.actor_trunk.out_size
+        head = CategoricalHead if discrete else GaussianHead
+        self.policy_head = head(width, action_size, key=k_pi)
+        self.value_head = orthogonal_linear(width, 1, 1.0, key=k_v)
+
+    def _critic_features(self, obs: jax.Array, actor_features: jax.Array | None) -> jax.Array:
+        if self.critic_trunk is None:
+            return self.actor_trunk(obs) if actor_features is None else actor_features
+        return self.critic_trunk(obs)
+
+    def __call__(self, obs: jax.Array):
+        features = self.actor_trunk(obs)
+        value = self.value_head(self._critic_features(obs, features))[0]
+        return self.policy_head(features), value
+
+    def value(self, obs: jax.Array) -> jax.Array:
+        return self.value_head(self._critic_features(obs, None))[0]
