@@ -320,7 +320,7 @@ def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
         (_, metrics), grads = grad_fn(model, minibatch)
         updates, opt_state = tx.update(grads, opt_state, eqx.filter(model, eqx.is_array))
         model = eqx.apply_updates(model, updates)
-        return (model, opt_state), {**metrics, "grad_norm": optax.global_norm(grads)}
+        return (model, opt_state), {**metrics, "grad_norm": optax.tree.norm(grads)}
 
     def epoch(carry, epoch_key):
         perm = jax.random.permutation(epoch_key, config.batch_size)

@@ -1,7 +1,8 @@
 """Adapter from gymnax (≥ 1.0) environments to purerl's interface.
 
 gymnax 1.0 already resets automatically and reports ``terminated`` and ``truncated``
-apart; the adapter fixes the environment parameters, renames ``final_observation`` to
+apart; the adapter fixes the environment parameters (``max_episode_steps`` overrides the
+time limit), renames ``final_observation`` to
 ``final_obs``, and makes ``truncated`` false wherever the step also terminated.
 """
 
@@ -12,15 +13,20 @@ from typing import Any
 import gymnax
 import jax
 import jax.numpy as jnp
+import numpy as np
 from gymnax.environments import spaces
 
 from purerl.envs.interface import Box, Discrete
 
 
 class GymnaxEnv:
-    def __init__(self, env_id: str, **kwargs: Any):
+    def __init__(self, env_id: str, max_episode_steps: int | None = None, **kwargs: Any):
         self.env_id = env_id
         self._env, self._params = gymnax.make(env_id, **kwargs)
+        if max_episode_steps is not None:
+            if max_episode_steps < 1:
+                raise ValueError(f"env max_episode_steps must be >= 1, got {max_episode_steps}")
+            self._params = self._params.replace(max_steps_in_episode=int(max_episode_steps))
         obs_space = self._env.observation_space(self._params)
         self.observation_shape = tuple(int(d) for d in obs_space.shape)
         space = self._env.action_space(self._params)
@@ -28,7 +34,7 @@ class GymnaxEnv:
             self.action_space = Discrete(int(space.n))
         elif isinstance(space, spaces.Box):
             self.action_space = Box(
-                float(jnp.min(space.low)), float(jnp.max(space.high)), tuple(space.shape)
+                float(np.min(space.low)), float(np.max(space.high)), tuple(space.shape)
             )
         else:
             raise ValueError(f"env_id {env_id!r}: unsupported action space {type(space).__name__}")

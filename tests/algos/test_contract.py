@@ -1,0 +1,90 @@
+"""The contract every algorithm keeps (DESIGN.md, "Tests"): one compiled program, vmap over
+keys equals a loop, batched hyperparameters in one program, determinism, clear errors."""
+
+import jax
+import numpy as np
+import pytest
+
+from purerl.config import sweep_axes
+from tests.algos.cases import CASES
+
+SHARED_METRICS = ("env_steps", "episode_return", "episode_length", "episodes")
+ids = [c.name for c in CASES]
+
+
+def assert_trees_close(a, b, **tol):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), **(tol or dict(rtol=1e-4, atol=1e-5)))
+
+
+@pytest.fixture(scope="module", params=CASES, ids=ids)
+def case(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def jitted(case):
+    return jax.jit(case.module.train)
+
+
+@pytest.fixture(scope="module")
+def reference(case, jitted):
+    """Metrics of 4 keys, each trained on its own."""
+    config = case.module.Config(**case.small)
+    keys = jax.random.split(jax.random.key(0), 4)
+    return [jitted(config, k)[1] for k in keys]
+
+
+def test_train_compiles_once_and_returns_the_shared_metrics(case, jitted, reference):
+    config = case.module.Config(**case.small)
+    other = case.module.Config(**{**case.small, **{k: v[0] for k, v in case.sweep.items()}})
+    compiled = jitted._cache_size()
+    jitted(other, jax.random.key(7))
+    assert jitted._cache_size() == compiled, "a new key or hyperparameter value recompiled"
+    metrics = reference[0]
+    num_updates = config.num_updates
+    for name in SHARED_METRICS:
+        assert metrics[name].shape == (num_updates,), name
+        assert np.all(np.isfinite(np.asarray(metrics[name]))), name
+    assert int(metrics["env_steps"][-1]) == num_updates * config.num_envs * config.num_steps
+
+
+def test_vmap_over_keys_equals_a_loop(case, reference):
+    config = case.module.Config(**case.small)
+    keys = jax.random.split(jax.random.key(0), 4)
+    _, batched = jax.jit(jax.vmap(case.module.train, in_axes=(None, 0)))(config, keys)
+    for i, metrics in enumerate(reference):
+        assert_trees_close(jax.tree.map(lambda x: x[i], batched), metrics)
+
+
+def test_batched_hyperparameters_run_in_one_program(case, jitted):
+    config = case.module.Config(**case.small, **case.sweep)
+    keys = jax.random.split(jax.random.key(3), 2)
+    train = jax.jit(jax.vmap(case.module.train, in_axes=(sweep_axes(config), 0)))
+    _, batched = train(config, keys)
+    assert batched["episode_return"].shape[0] == 2
+    for i in range(2):
+        point = case.module.Config(**case.small, **{k: v[i] for k, v in case.sweep.items()})
+        assert_trees_close(jax.tree.map(lambda x: x[i], batched), jitted(point, keys[i])[1])
+
+
+def test_same_key_gives_bitwise_identical_results(case, jitted, reference):
+    config = case.module.Config(**case.small)
+    again = jitted(config, jax.random.split(jax.random.key(0), 4)[0])[1]
+    for name in reference[0]:
+        np.testing.assert_array_equal(np.asarray(again[name]), np.asarray(reference[0][name]))
+
+
+def test_different_keys_give_different_runs(reference):
+    a, b = (np.asarray(m["loss/total"]) for m in reference[:2])
+    assert not np.array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "case_, overrides, field",
+    [(c, o, f) for c in CASES for o, f in c.invalid],
+    ids=[f"{c.name}-{f}" for c in CASES for _, f in c.invalid],
+)
+def test_invalid_config_raises_value_error_naming_the_field(case_, overrides, field):
+    with pytest.raises(ValueError, match=rf"\b{field}\b"):
+        case_.module.Config(**{**case_.small, **overrides})
