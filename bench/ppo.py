@@ -1,0 +1,65 @@
+"""PPO throughput on CartPole-v1: compile seconds and env steps/s for 1, 8 and 32 seeds.
+
+Configuration (the PPO CartPole reference setting): 500k steps per seed, 4 envs × 128
+steps, 4 epochs × 4 minibatches. Seeds run vmapped in one program. Run time is the median
+of 3 calls of the compiled program.
+
+    python bench/ppo.py [--seeds 1 8 32] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import jax
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import report, time_program  # noqa: E402
+
+from purerl.algos import ppo  # noqa: E402
+
+# Figures stated for a well-known single-file JAX PPO on the same 2-core machine (issue #2).
+PEER_STEPS_PER_S = {1: 150_000, 8: 190_000}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--timesteps", type=int, default=500_000)
+    args = parser.parse_args(argv)
+    config = ppo.Config(env_id="CartPole-v1", total_timesteps=args.timesteps)
+    train = jax.vmap(ppo.train, in_axes=(None, 0))
+    rows = []
+    for seeds in args.seeds:
+        keys = jax.random.split(jax.random.key(0), seeds)
+        compile_s, run_s, (_, metrics) = time_program(train, config, keys, repeats=args.repeats)
+        steps = seeds * config.num_updates * config.batch_size
+        row = {
+            "seeds": seeds,
+            "compile_s": round(compile_s, 2),
+            "run_s": round(run_s, 2),
+            "steps_per_s": round(steps / run_s),
+            "final_return": round(float(np.mean(metrics["episode_return"][:, -1])), 1),
+        }
+        if seeds in PEER_STEPS_PER_S:
+            row["vs_peer"] = round(row["steps_per_s"] / PEER_STEPS_PER_S[seeds], 2)
+        else:
+            row["vs_peer"] = "-"
+        rows.append(row)
+    report(
+        "ppo",
+        rows,
+        ["seeds", "compile_s", "run_s", "steps_per_s", "final_return", "vs_peer"],
+        {"config": {"env_id": config.env_id, "total_timesteps": config.total_timesteps,
+                    "num_envs": config.num_envs, "num_steps": config.num_steps,
+                    "num_epochs": config.num_epochs, "num_minibatches": config.num_minibatches},
+         "peer_steps_per_s": PEER_STEPS_PER_S},
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
