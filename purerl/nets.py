@@ -23,10 +23,34 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
 }
 
 
+def orthogonal(key: jax.Array, shape: tuple[int, int], gain: float = 1.0) -> jax.Array:
+    """A random ``shape`` matrix with orthonormal rows or columns, times ``gain``.
+
+    Gram–Schmidt (applied twice per column for stability) on a Gaussian matrix: the same
+    Haar distribution as QR with a positive-diagonal R. Written with plain XLA ops because
+    a batched LAPACK QR (``jax.nn.initializers.orthogonal`` under ``vmap`` over seeds)
+    was seen to deadlock XLA:CPU's intra-op thread pool: two QR thunks each block a pool
+    thread waiting for sub-tasks that no free thread can run.
+    """
+    rows, cols = shape
+    n, m = max(rows, cols), min(rows, cols)
+    a = jax.random.normal(key, (n, m), jnp.float32)
+
+    def add_column(i, q):
+        v = a[:, i]
+        earlier = (jnp.arange(m) < i).astype(a.dtype)
+        for _ in range(2):
+            v = v - q @ ((q.T @ v) * earlier)
+        return q.at[:, i].set(v / jnp.linalg.norm(v))
+
+    q = jax.lax.fori_loop(0, m, add_column, jnp.zeros((n, m), jnp.float32))
+    return gain * (q if rows >= cols else q.T)
+
+
 def orthogonal_linear(in_size: int, out_size: int, gain: float, *, key: jax.Array) -> eqx.nn.Linear:
     """A linear layer with orthogonal weights scaled by ``gain`` and zero bias."""
     layer = eqx.nn.Linear(in_size, out_size, key=key)
-    weight = jax.nn.initializers.orthogonal(gain)(key, (out_size, in_size), jnp.float32)
+    weight = orthogonal(key, (out_size, in_size), gain)
     layer = eqx.tree_at(lambda lin: lin.weight, layer, weight)
     return eqx.tree_at(lambda lin: lin.bias, layer, jnp.zeros(out_size, jnp.float32))
 

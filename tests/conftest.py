@@ -2,8 +2,6 @@
 
 import os
 
-import purerl  # noqa: F401  (sets XLA flags before JAX starts its backend)
-
 import jax
 from hypothesis import HealthCheck, settings
 

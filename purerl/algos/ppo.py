@@ -261,13 +261,17 @@ def _loss(config: Config, dist, kl_beta, model: ActorCritic, batch: Batch):
     adv = batch.advantage
     if config.normalize_advantages:
         adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-    kl = jax.vmap(dist.kl)(batch.dist_params, dist_params)
-    if config.objective == "clip":
-        objective = policy.clipped_surrogate_objective(ratio, adv, config.clip_eps)
-    elif config.objective == "none":
-        objective = policy.surrogate_objective(ratio, adv)
-    else:
+    if config.objective in ("kl_fixed", "kl_adaptive"):
+        kl = jax.vmap(dist.kl)(batch.dist_params, dist_params)
         objective = policy.kl_penalized_objective(ratio, adv, kl, kl_beta)
+    else:
+        # Only a diagnostic here: the k3 estimator (r − 1) − log r of KL[π_old, π], which
+        # needs no second pass over the old distribution parameters.
+        kl = (ratio - 1.0) - (logp - batch.logp)
+        if config.objective == "clip":
+            objective = policy.clipped_surrogate_objective(ratio, adv, config.clip_eps)
+        else:
+            objective = policy.surrogate_objective(ratio, adv)
     v_loss = policy.value_loss(
         value,
         batch.target,

@@ -1,0 +1,241 @@
+"""The ``purerl`` command.
+
+    purerl train ppo --env CartPole-v1 --seeds 8 --set lr=2.5e-4,1e-3 --set clip_eps=0.1,0.2
+    purerl list
+    purerl plot runs/20261121-120000-ppo-CartPole-v1 [more run dirs] [--out curves.png]
+
+``--set name=v`` sets a config field; ``--set name=v1,v2,…`` on a hyperparameter makes it
+a grid axis, and the grid × seeds runs as one program. Mistakes (unknown algorithm,
+environment or field, malformed ``--set``, invalid value, unwritable ``--out``) print one
+line and exit with status 2. Ctrl-C keeps the results of every finished chunk on disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A mistake in the command line: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line instead of usage + message
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="purerl", description="Pure-JAX RL: train, sweep, list, plot.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    train = sub.add_parser("train", help="train an algorithm over seeds × a hyperparameter grid")
+    train.add_argument("algo", help="algorithm name (see `purerl list`)")
+    train.add_argument("--env", default=None, help="environment id (default: the config's)")
+    train.add_argument("--seeds", type=int, default=1, help="runs per grid point (default 1)")
+    train.add_argument(
+        "--set", action="append", default=[], metavar="NAME=V[,V...]",
+        help="set a config field; several values on a hyperparameter form a grid axis",
+    )  # fmt: skip
+    train.add_argument("--out", default="runs", help="parent directory of run directories")
+    train.add_argument("--seed", type=int, default=0, help="root PRNG seed (default 0)")
+    train.add_argument("--chunk", type=int, default=None, help="updates per chunk")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sub.add_parser("list", help="algorithms with their config fields, and environment ids")
+    plot = sub.add_parser("plot", help="redraw or overlay the learning curves of run dirs")
+    plot.add_argument("runs", nargs="+", help="run directories")
+    plot.add_argument("--out", default=None, help="PNG path (default: RUN_DIR/curves.png "
+                      "for one run, ./curves.png for several)")  # fmt: skip
+    return parser
+
+
+# --- --set parsing ----------------------------------------------------------------------------
+
+
+def _convert(name: str, text: str, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return text.lower() in ("true", "1")
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, tuple):
+            return tuple(int(v) for v in text.split("x"))
+        if isinstance(default, str):
+            return text
+        return float(text)
+    except ValueError:
+        kind = {bool: "true or false", int: "an integer", tuple: "sizes like 64x64"}
+        want = next((v for t, v in kind.items() if isinstance(default, t)), "a number")
+        raise UsageError(f"--set {name}={text}: expected {want}") from None
+
+
+def parse_set(specs: Sequence[str], config_cls: type) -> tuple[dict, dict]:
+    """Split ``--set`` options into single-value overrides and grid axes."""
+    from purerl.experiment.registry import config_fields
+
+    fields = {f.name: f for f in config_fields(config_cls)}
+    overrides: dict[str, Any] = {}
+    grid: dict[str, list[float]] = {}
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        name = name.strip()
+        items = [v.strip() for v in values.split(",")]
+        if not sep or not name or not all(items):
+            raise UsageError(f"malformed --set {spec!r}: expected NAME=VALUE or NAME=V1,V2,...")
+        if name not in fields:
+            raise UsageError(f"unknown field {name!r}; fields: {', '.join(fields)}")
+        if name in overrides or name in grid:
+            raise UsageError(f"--set {name} given twice")
+        field = fields[name]
+        parsed = [_convert(name, v, field.default) for v in items]
+        if len(parsed) == 1:
+            overrides[name] = parsed[0]
+        elif field.static:
+            raise UsageError(f"--set {name}: a static field takes one value (it fixes the "
+                             "program's shapes); sweep hyperparameters instead")  # fmt: skip
+        else:
+            grid[name] = parsed
+    return overrides, grid
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+def cmd_list() -> int:
+    from purerl import envs
+    from purerl.experiment.registry import ALGORITHMS, config_fields, get_algorithm
+
+    for name in ALGORITHMS:
+        print(f"{name}  ({ALGORITHMS[name]})")
+        for f in config_fields(get_algorithm(name).Config):
+            default = f.default.tolist() if hasattr(f.default, "tolist") else f.default
+            kind = "static" if f.static else "hyperparameter (sweepable)"
+            print(f"  {f.name:<22} {default!s:<16} {kind}")
+    ids = envs.registered()
+    print(f"\nenvironments ({len(ids)}):")
+    for i in range(0, len(ids), 4):
+        print("  " + "  ".join(f"{e:<26}" for e in ids[i : i + 4]).rstrip())
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from purerl import envs
+    from purerl.experiment import results
+    from purerl.experiment.registry import get_algorithm
+    from purerl.experiment.sweep import build_grid, sweep
+
+    algo = get_algorithm(args.algo)
+    overrides, grid = parse_set(args.set, algo.Config)
+    if args.env is not None:
+        envs.check_env_id(args.env, field="--env")
+        overrides["env_id"] = args.env
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+    config = algo.Config(**overrides)
+    _, points = build_grid(config, args.seeds, grid)  # validates every grid value up front
+    try:
+        results.check_writable(Path(args.out))
+    except OSError as e:
+        raise UsageError(f"cannot write to --out {args.out}: {e.strerror or e}") from None
+    run_dir = results.new_run_dir(Path(args.out), args.algo, config.env_id)
+    record = {"algo": args.algo, "config": results.config_to_json(config), "seeds": args.seeds,
+              "seed": args.seed, "grid": grid, "points": points, "argv": sys.argv[1:]}  # fmt: skip
+    results.write_json(run_dir / "config.json", record)
+    print(f"{args.algo} on {config.env_id}: {len(points)} grid point(s) × {args.seeds} seed(s) "
+          f"= {len(points) * args.seeds} runs in one program → {run_dir}")  # fmt: skip
+
+    progress = _Progress(config, len(points) * args.seeds, enabled=not args.no_progress)
+    shape = (len(points), args.seeds)
+
+    def on_chunk(chunk):
+        metrics = {k: v.reshape(*shape, *v.shape[1:]) for k, v in chunk.metrics.items()}
+        results.write_metrics(run_dir / "metrics.npz", metrics)
+        progress.update(chunk)
+
+    import jax
+
+    start = time.perf_counter()
+    try:
+        result = sweep(algo, config, seeds=args.seeds, key=jax.random.key(args.seed),
+                       chunk=args.chunk, on_chunk=on_chunk, on_compiled=progress.start,
+                       **grid)  # fmt: skip
+    except KeyboardInterrupt:
+        progress.close()
+        kept = progress.updates_done
+        print(f"interrupted: {kept} of {config.num_updates} updates per run kept in {run_dir}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_INTERRUPTED
+    progress.close()
+    wall = time.perf_counter() - start
+    rows = results.summarize(result.metrics, points, wall, result.run_s)
+    results.write_json(run_dir / "summary.json",
+                       {"rows": rows, "compile_s": round(result.compile_s, 2),
+                        "run_s": round(result.run_s, 2), "wall_s": round(wall, 2)})  # fmt: skip
+    png = results.draw_runs([run_dir], run_dir / "curves.png")
+    print(results.format_table(rows, list(grid)))
+    print(f"compiled in {result.compile_s:.1f} s, ran in {result.run_s:.1f} s; "
+          f"wrote {run_dir}/{{config.json,metrics.npz,summary.json}} and {png.name}")  # fmt: skip
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from purerl.experiment import results
+
+    paths = [Path(p) for p in args.runs]
+    default = paths[0] / "curves.png" if len(paths) == 1 else Path("curves.png")
+    out = Path(args.out) if args.out else default
+    png = results.draw_runs(paths, out)
+    print(f"wrote {png}")
+    return 0
+
+
+class _Progress:
+    """A tqdm bar over env steps (all runs) with the latest mean return."""
+
+    def __init__(self, config: Any, runs: int, enabled: bool):
+        from tqdm import tqdm
+
+        self.updates_done = 0
+        self._steps_per_update = config.num_envs * config.num_steps * runs
+        self._bar = tqdm(
+            total=config.num_updates * self._steps_per_update, unit="step", unit_scale=True,
+            disable=not enabled, dynamic_ncols=True, desc="compiling",
+        )  # fmt: skip
+
+    def start(self, compile_s: float) -> None:
+        """Compilation is over: restart the clock so steps/s counts training only."""
+        self._bar.set_description("training")
+        self._bar.reset()
+
+    def update(self, chunk) -> None:
+        new = chunk.updates_done - self.updates_done
+        self.updates_done = chunk.updates_done
+        self._bar.set_postfix(ret=f"{chunk.metrics['episode_return'][:, -1].mean():.1f}")
+        self._bar.update(new * self._steps_per_update)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "list":
+            return cmd_list()
+        if args.command == "plot":
+            return cmd_plot(args)
+        return cmd_train(args)
+    except (UsageError, ValueError) as e:
+        print(f"purerl: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Result files of a run directory: ``config.json``, ``metrics.npz``, ``summary.json``,
+``curves.png``. Files are written atomically (temporary file, then rename), so an
+interrupted run never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from purerl.experiment.plots import plot_curves
+from purerl.experiment.registry import config_fields
+from purerl.experiment.stats import bootstrap_ci, iqm
+
+
+class RunDirError(ValueError):
+    """A run directory that is missing or cannot be read."""
+
+
+def new_run_dir(out: Path, algo: str, env_id: str) -> Path:
+    """Create ``out/<timestamp>-<algo>-<env>/`` (suffixed if it already exists)."""
+    out = Path(out)
+    base = f"{time.strftime('%Y%m%d-%H%M%S')}-{algo}-{env_id.replace('/', '-')}"
+    path, n = out / base, 1
+    while path.exists():
+        n += 1
+        path = out / f"{base}-{n}"
+    path.mkdir(parents=True)
+    return path
+
+
+def check_writable(out: Path) -> None:
+    """Raise ``OSError`` unless a file can be created under ``out`` (created if missing)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=out):
+        pass
+
+
+def _atomic_write(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, payload: Any) -> None:
+    _atomic_write(path, lambda f: f.write((json.dumps(payload, indent=2) + "\n").encode()))
+
+
+def write_metrics(path: Path, metrics: dict[str, np.ndarray]) -> None:
+    _atomic_write(path, lambda f: np.savez(f, **metrics))
+
+
+def config_to_json(config: Any) -> dict[str, Any]:
+    out = {}
+    for field in config_fields(type(config)):
+        value = getattr(config, field.name)
+        if hasattr(value, "tolist"):
+            value = np.asarray(value).tolist()
+        elif isinstance(value, tuple):
+            value = [list(v) if isinstance(v, tuple) else v for v in value]
+        out[field.name] = value
+    return out
+
+
+def point_label(point: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:g}" for k, v in point.items())
+
+
+def summarize(
+    metrics: dict[str, np.ndarray], points: list[dict[str, float]], wall_s: float, run_s: float
+) -> list[dict[str, Any]]:
+    """One row per grid point: final return mean, 95% bootstrap CI and IQM across seeds."""
+    final = metrics["episode_return"][:, :, -1]  # [point, seed]
+    steps = int(metrics["env_steps"][0, 0, -1])
+    total_steps = steps * final.size
+    rows = []
+    for p, point in enumerate(points):
+        lo, hi = bootstrap_ci(final[p])
+        rows.append({
+            **point,
+            "final_return": float(final[p].mean()),
+            "ci95_low": float(lo),
+            "ci95_high": float(hi),
+            "iqm": iqm(final[p]),
+            "seeds": int(final.shape[1]),
+            "env_steps_per_run": steps,
+            "wall_s": round(wall_s, 2),
+            "steps_per_s": round(total_steps / max(run_s, 1e-9)),
+        })  # fmt: skip
+    return rows
+
+
+def format_table(rows: list[dict[str, Any]], grid_names: list[str]) -> str:
+    head = [*grid_names, "final return", "95% CI", "IQM", "wall s", "steps/s"]
+    body = [
+        [
+            *(f"{r[n]:g}" for n in grid_names),
+            f"{r['final_return']:.1f}",
+            f"[{r['ci95_low']:.1f}, {r['ci95_high']:.1f}]",
+            f"{r['iqm']:.1f}",
+            f"{r['wall_s']:.1f}",
+            f"{r['steps_per_s']:,}",
+        ]
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(head, widths))]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(b, widths)) for b in body]
+    return "\n".join(lines)
+
+
+def load_run(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """``(config.json contents, metrics)`` of a run directory; ``RunDirError`` if unreadable."""
+    path = Path(path)
+    if not path.is_dir():
+        raise RunDirError(f"{path}: not a run directory (expected config.json and metrics.npz)")
+    try:
+        config = json.loads((path / "config.json").read_text())
+        with np.load(path / "metrics.npz") as data:
+            metrics = {k: data[k] for k in data.files}
+    except FileNotFoundError as e:
+        raise RunDirError(f"{path}: missing {Path(e.filename).name}") from None
+    except (json.JSONDecodeError, zipfile.BadZipFile, ValueError, OSError) as e:
+        raise RunDirError(f"{path}: unreadable results ({type(e).__name__}: {e})") from None
+    if "episode_return" not in metrics or "env_steps" not in metrics:
+        raise RunDirError(f"{path}: metrics.npz lacks episode_return/env_steps")
+    return config, metrics
+
+
+def draw_runs(paths: list[Path], out: Path) -> Path:
+    """Overlay the learning curves of one or more run directories in one PNG."""
+    curves, env_ids = [], set()
+    for path in paths:
+        config, metrics = load_run(path)
+        env_ids.add(config["config"]["env_id"])
+        prefix = f"{Path(path).name}: " if len(paths) > 1 else ""
+        for p, point in enumerate(config["points"]):
+            label = prefix + (point_label(point) or config["algo"])
+            curves.append((label, metrics["env_steps"][p, 0], metrics["episode_return"][p]))
+    return plot_curves(curves, out, title=" / ".join(sorted(env_ids)))

@@ -1,0 +1,121 @@
+"""Run a batch of training runs as chunks of updates, with progress and partial results.
+
+``train(config, key)`` is ``init`` then one ``lax.scan`` of ``update``. The runner splits
+that scan into chunks — ``init`` once, then the same jitted ``scan`` of ``chunk`` updates
+repeatedly — so the host can report progress and save what has finished between chunks.
+The chunks compute exactly what one scan computes: results are bitwise equal.
+
+All runs are vmapped into one program; with more than one device the run axis is sharded
+(see ``sharding.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from types import ModuleType
+from typing import Any, Callable, NamedTuple
+
+import jax
+import numpy as np
+
+from purerl.config import sweep_axes
+from purerl.experiment import sharding
+
+
+class Chunk(NamedTuple):
+    """What the runner reports after each chunk."""
+
+    updates_done: int
+    num_updates: int
+    metrics: dict[str, np.ndarray]  # everything finished so far, [runs, updates_done]
+    run_s: float  # seconds spent running (compilation excluded)
+
+
+def chunk_length(num_updates: int, target_chunks: int = 20) -> int:
+    """A chunk length that divides ``num_updates`` (so one program serves every chunk),
+    giving between 5 and 50 chunks where such a divisor exists, else about ``target_chunks``."""
+    for length in range(max(1, num_updates // target_chunks), 0, -1):
+        if num_updates % length == 0 and num_updates // length <= 50:
+            return length
+    return max(1, -(-num_updates // target_chunks))
+
+
+def _scan_updates(algo: ModuleType, length: int):
+    def run(config, state):
+        return jax.lax.scan(lambda s, _: algo.update(config, s), state, None, length=length)
+
+    return run
+
+
+def run(
+    algo: ModuleType,
+    config: Any,
+    keys: jax.Array,
+    chunk: int | None = None,
+    on_chunk: Callable[[Chunk], None] | None = None,
+    on_compiled: Callable[[float], None] | None = None,
+    devices: list | None = None,
+) -> dict[str, np.ndarray]:
+    """Train ``len(keys)`` runs (config leaves batched along the same axis, or scalar).
+
+    Args:
+      algo: an algorithm module (``Config``, ``init``, ``update``).
+      config: its config; batched leaves have a leading run axis.
+      keys: ``[runs]`` PRNG keys.
+      chunk: updates per chunk (default: ``chunk_length(num_updates)``).
+      on_chunk: called after every chunk with the results so far.
+      on_compiled: called with the compile seconds once the programs are built.
+      devices: devices to shard runs across (default: all).
+
+    Returns:
+      metrics as NumPy arrays of shape ``[runs, num_updates]``.
+    """
+    num_runs = int(keys.shape[0])
+    num_updates = config.num_updates
+    chunk = chunk or chunk_length(num_updates)
+    mesh = sharding.run_mesh(devices)
+    size = sharding.padded_size(num_runs, mesh.size)
+    axes = sweep_axes(config)
+    batched = jax.tree.map(lambda x, a: x if a is None else sharding.pad_runs(x, num_runs, size),
+                           config, axes)  # fmt: skip
+    if mesh.size > 1:
+        batched = jax.tree.map(
+            lambda x, a: x if a is None else sharding.shard_runs(x, mesh), batched, axes
+        )
+    keys = sharding.pad_runs(keys, num_runs, size)
+    if mesh.size > 1:
+        keys = sharding.shard_runs(keys, mesh)
+
+    start = time.perf_counter()
+    init = jax.jit(jax.vmap(algo.init, in_axes=(axes, 0))).lower(batched, keys).compile()
+    state = init(batched, keys)
+    programs = {}
+
+    def program(length):
+        if length not in programs:
+            scan = jax.vmap(_scan_updates(algo, length), in_axes=(axes, 0))
+            programs[length] = jax.jit(scan).lower(batched, state).compile()
+        return programs[length]
+
+    program(min(chunk, num_updates))
+    if on_compiled is not None:
+        on_compiled(time.perf_counter() - start)
+
+    parts: list[dict[str, np.ndarray]] = []
+    done, run_s = 0, 0.0
+    while done < num_updates:
+        length = min(chunk, num_updates - done)
+        step = program(length)
+        start = time.perf_counter()
+        state, metrics = step(batched, state)
+        metrics = jax.tree.map(np.asarray, sharding.unpad(metrics, num_runs))
+        run_s += time.perf_counter() - start
+        parts.append(metrics)
+        done += length
+        if on_chunk is not None:
+            on_chunk(Chunk(done, num_updates, _concat(parts), run_s))
+    return _concat(parts)
+
+
+def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([p[k] for p in parts], axis=1) for k in parts[0]}

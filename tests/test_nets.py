@@ -1,0 +1,34 @@
+"""Networks: orthogonal initialization and actor-critic shapes."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from purerl.nets import ActorCritic, orthogonal
+
+
+@pytest.mark.parametrize("shape", [(64, 4), (4, 64), (64, 64), (1, 64), (2, 1)])
+def test_orthogonal_has_orthonormal_rows_or_columns(shape):
+    w = np.asarray(orthogonal(jax.random.key(0), shape, gain=2.0)) / 2.0
+    gram = w.T @ w if shape[0] >= shape[1] else w @ w.T
+    np.testing.assert_allclose(gram, np.eye(min(shape)), atol=1e-5)
+
+
+def test_orthogonal_is_vmappable_and_random():
+    ws = jax.vmap(lambda k: orthogonal(k, (8, 8)))(jax.random.split(jax.random.key(1), 3))
+    assert not np.allclose(ws[0], ws[1])
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("discrete", [False, True])
+def test_actor_critic_outputs(shared, discrete):
+    net = ActorCritic(5, 3, discrete, (16, 16), "tanh", shared, key=jax.random.key(0))
+    params, value = net(jnp.ones(5))
+    assert value.shape == ()
+    if discrete:
+        assert params.shape == (3,)
+    else:
+        assert params[0].shape == params[1].shape == (3,)
+    assert (net.critic_trunk is None) == shared
+    np.testing.assert_allclose(net.value(jnp.ones(5)), value, rtol=1e-6)
