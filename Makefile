@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m purerl.demo
+	$(BIN)/purerl train ppo --env CartPole-v1 --seeds 8
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

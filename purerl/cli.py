@@ -15,8 +15,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130

@@ -9,7 +9,7 @@ Matters in On-Policy RL", 2021).
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import equinox as eqx
 import jax

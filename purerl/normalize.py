@@ -40,5 +40,8 @@ def update(state: NormalizerState, batch: jax.Array) -> NormalizerState:
 def apply(state: NormalizerState, obs: jax.Array, clip: float = 10.0) -> jax.Array:
     """(obs − μ) / √(σ² + 1e-8), clipped to [−clip, clip]; ``obs`` may have leading batch axes."""
     lead = (1,) * (obs.ndim - state.mean.ndim)
-    mean, var = state.mean.reshape(lead + state.mean.shape), state.var.reshape(lead + state.var.shape)
+    mean, var = (
+        state.mean.reshape(lead + state.mean.shape),
+        state.var.reshape(lead + state.var.shape),
+    )
     return jnp.clip((obs - mean) / jnp.sqrt(var + 1e-8), -clip, clip)

@@ -102,7 +102,12 @@ class Config(eqx.Module):
             and all(isinstance(h, int) and h > 0 for h in self.hidden_sizes),
             "must be a non-empty tuple of positive ints",
         )
-        require(self, "activation", self.activation in ACTIVATIONS, f"must be one of {sorted(ACTIVATIONS)}")
+        require(
+            self,
+            "activation",
+            self.activation in ACTIVATIONS,
+            f"must be one of {sorted(ACTIVATIONS)}",
+        )
         require(self, "objective", self.objective in OBJECTIVES, f"must be one of {OBJECTIVES}")
         require_range(self, "lr", 0.0, low_open=True)
         require_range(self, "gamma", 0.0, 1.0)

@@ -54,7 +54,7 @@ def step(
 def record(
     stats: EpisodeStats, done: jax.Array, ep_return: jax.Array, ep_length: jax.Array
 ) -> EpisodeStats:
-    """Push the episodes that ended (any shape, e.g. ``[T, N]``; row-major order) into the window."""
+    """Push the episodes that ended (any shape, e.g. ``[T, N]``, row-major) into the window."""
     done, ep_return, ep_length = (x.reshape(-1) for x in (done, ep_return, ep_length))
     window = stats.window_return.shape[0]
     order = stats.episodes + jnp.cumsum(done) - 1
@@ -69,7 +69,7 @@ def record(
 
 
 def summary(stats: EpisodeStats) -> dict[str, jax.Array]:
-    """``episode_return``, ``episode_length`` (window means; 0 before any episode) and ``episodes``."""
+    """``episode_return``, ``episode_length`` (window means, 0 before any) and ``episodes``."""
     window = stats.window_return.shape[0]
     filled = jnp.minimum(stats.episodes, window)
     valid = jnp.arange(window) < filled

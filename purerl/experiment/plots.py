@@ -13,7 +13,9 @@ import numpy as np  # noqa: E402
 from purerl.experiment.stats import bootstrap_ci  # noqa: E402
 
 
-def plot_curves(curves: list[tuple[str, np.ndarray, np.ndarray]], path: Path, title: str = "") -> Path:
+def plot_curves(
+    curves: list[tuple[str, np.ndarray, np.ndarray]], path: Path, title: str = ""
+) -> Path:
     """Draw ``(label, env_steps [U], returns [seeds, U])`` curves and save a PNG at ``path``."""
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     for label, steps, returns in curves:

@@ -11,9 +11,11 @@ All runs are vmapped into one program; with more than one device the run axis is
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -34,9 +36,10 @@ class Chunk(NamedTuple):
 def chunk_length(num_updates: int, target_chunks: int = 20) -> int:
     """A chunk length that divides ``num_updates`` (so one program serves every chunk),
     giving between 5 and 50 chunks where such a divisor exists, else about ``target_chunks``."""
-    for length in range(max(1, num_updates // target_chunks), 0, -1):
-        if num_updates % length == 0 and num_updates // length <= 50:
-            return length
+    divisors = [d for d in range(1, num_updates + 1)
+                if num_updates % d == 0 and 5 <= num_updates // d <= 50]  # fmt: skip
+    if divisors:
+        return min(divisors, key=lambda d: abs(num_updates // d - target_chunks))
     return max(1, -(-num_updates // target_chunks))
 
 
@@ -78,23 +81,26 @@ def run(
     axes = sweep_axes(config)
     batched = jax.tree.map(lambda x, a: x if a is None else sharding.pad_runs(x, num_runs, size),
                            config, axes)  # fmt: skip
+    keys = sharding.pad_runs(keys, num_runs, size)
     if mesh.size > 1:
         batched = jax.tree.map(
             lambda x, a: x if a is None else sharding.shard_runs(x, mesh), batched, axes
         )
-    keys = sharding.pad_runs(keys, num_runs, size)
-    if mesh.size > 1:
         keys = sharding.shard_runs(keys, mesh)
 
+    # Every output has the run axis first: keep it split the way the inputs are, so each
+    # chunk's state feeds the next chunk's program without resharding.
+    jit = functools.partial(jax.jit, out_shardings=sharding.run_sharding(mesh)) if (
+        mesh.size > 1) else jax.jit  # fmt: skip
     start = time.perf_counter()
-    init = jax.jit(jax.vmap(algo.init, in_axes=(axes, 0))).lower(batched, keys).compile()
+    init = jit(jax.vmap(algo.init, in_axes=(axes, 0))).lower(batched, keys).compile()
     state = init(batched, keys)
     programs = {}
 
     def program(length):
         if length not in programs:
             scan = jax.vmap(_scan_updates(algo, length), in_axes=(axes, 0))
-            programs[length] = jax.jit(scan).lower(batched, state).compile()
+            programs[length] = jit(scan).lower(batched, state).compile()
         return programs[length]
 
     program(min(chunk, num_updates))

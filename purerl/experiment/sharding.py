@@ -37,7 +37,11 @@ def unpad(tree: Any, num_runs: int) -> Any:
     return jax.tree.map(lambda x: x[:num_runs], tree)
 
 
+def run_sharding(mesh: Mesh) -> NamedSharding:
+    """Leading (run) axis split across the mesh, other axes whole."""
+    return NamedSharding(mesh, PartitionSpec("runs"))
+
+
 def shard_runs(tree: Any, mesh: Mesh) -> Any:
     """Place every leaf with its leading (run) axis split across the mesh."""
-    sharding = NamedSharding(mesh, PartitionSpec("runs"))
-    return jax.device_put(tree, sharding)
+    return jax.device_put(tree, run_sharding(mesh))

@@ -9,7 +9,8 @@ algorithm can be written once for discrete and continuous actions.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import chex
 import jax

@@ -70,9 +70,7 @@ def clipped_surrogate_objective(ratio_t: Array, adv_t: Array, epsilon: Array | f
     return jnp.minimum(ratio_t * adv_t, clipped * adv_t)
 
 
-def kl_penalized_objective(
-    ratio_t: Array, adv_t: Array, kl_t: Array, beta: Array | float
-) -> Array:
+def kl_penalized_objective(ratio_t: Array, adv_t: Array, kl_t: Array, beta: Array | float) -> Array:
     """PPO's KL-penalized surrogate L^KLPEN_t = r_t Â_t − β · KL[π_old(·|s_t), π_θ(·|s_t)].
 
     β = 0 gives the unclipped surrogate.

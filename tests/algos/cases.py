@@ -33,8 +33,16 @@ CASES = [
     AlgoCase(
         "ppo-continuous",
         ppo,
-        dict(env_id="Pendulum-v1", num_envs=2, num_steps=16, total_timesteps=96,
-             num_epochs=2, num_minibatches=2, normalize_obs=True, objective="kl_adaptive"),
+        dict(
+            env_id="Pendulum-v1",
+            num_envs=2,
+            num_steps=16,
+            total_timesteps=96,
+            num_epochs=2,
+            num_minibatches=2,
+            normalize_obs=True,
+            objective="kl_adaptive",
+        ),
         dict(lr=[1e-3, 3e-4], kl_target=[0.01, 0.03]),
         [(dict(env_id="Pendulum-v1", kl_target=0.0), "kl_target")],
     ),  # fmt: skip

@@ -14,7 +14,9 @@ ids = [c.name for c in CASES]
 
 def assert_trees_close(a, b, **tol):
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
-        np.testing.assert_allclose(np.asarray(x), np.asarray(y), **(tol or dict(rtol=1e-4, atol=1e-5)))
+        np.testing.assert_allclose(
+            np.asarray(x), np.asarray(y), **(tol or dict(rtol=1e-4, atol=1e-5))
+        )
 
 
 @pytest.fixture(scope="module", params=CASES, ids=ids)
@@ -54,7 +56,7 @@ def test_vmap_over_keys_equals_a_loop(case, reference):
     keys = jax.random.split(jax.random.key(0), 4)
     _, batched = jax.jit(jax.vmap(case.module.train, in_axes=(None, 0)))(config, keys)
     for i, metrics in enumerate(reference):
-        assert_trees_close(jax.tree.map(lambda x: x[i], batched), metrics)
+        assert_trees_close(jax.tree.map(lambda x, i=i: x[i], batched), metrics)
 
 
 def test_batched_hyperparameters_run_in_one_program(case, jitted):
@@ -65,7 +67,7 @@ def test_batched_hyperparameters_run_in_one_program(case, jitted):
     assert batched["episode_return"].shape[0] == 2
     for i in range(2):
         point = case.module.Config(**case.small, **{k: v[i] for k, v in case.sweep.items()})
-        assert_trees_close(jax.tree.map(lambda x: x[i], batched), jitted(point, keys[i])[1])
+        assert_trees_close(jax.tree.map(lambda x, i=i: x[i], batched), jitted(point, keys[i])[1])
 
 
 def test_same_key_gives_bitwise_identical_results(case, jitted, reference):

@@ -22,7 +22,9 @@ def rollout(env, steps, num_envs=4, seed=0, action_fn=None):
         elif envs.is_discrete(env):
             action = jax.random.randint(k_a, (num_envs,), 0, env.action_space.n)
         else:
-            action = jax.random.uniform(k_a, (num_envs, *env.action_space.shape), minval=-1, maxval=1)
+            action = jax.random.uniform(
+                k_a, (num_envs, *env.action_space.shape), minval=-1, maxval=1
+            )
         nobs, state, r, term, trunc, info = jax.vmap(env.step)(
             jax.random.split(k_e, num_envs), state, action
         )
@@ -83,7 +85,9 @@ def test_brax_adapter_truncates_and_resets():
 
 
 def test_unknown_env_id_names_the_field_and_suggests():
-    with pytest.raises(ValueError, match=r"env_id: unknown environment id 'CartPole-v2'.*CartPole-v1"):
+    with pytest.raises(
+        ValueError, match=r"env_id: unknown environment id 'CartPole-v2'.*CartPole-v1"
+    ):
         envs.make("CartPole-v2")
     assert "CartPole-v1" in envs.registered() and "brax/hopper" in envs.registered()
 

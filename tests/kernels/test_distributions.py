@@ -41,8 +41,12 @@ def test_categorical_entropy_and_kl_match_numpy(seed, n):
     p /= p.sum()
     q = np.exp(q_logits - q_logits.max())
     q /= q.sum()
-    np.testing.assert_allclose(D.categorical_entropy(p_logits), -np.sum(p * np.log(p)), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(D.categorical_kl(p_logits, q_logits), np.sum(p * np.log(p / q)), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        D.categorical_entropy(p_logits), -np.sum(p * np.log(p)), rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        D.categorical_kl(p_logits, q_logits), np.sum(p * np.log(p / q)), rtol=1e-4, atol=1e-5
+    )
 
 
 @given(seeds, st.integers(1, 6))
@@ -60,10 +64,17 @@ def test_analytic_kl_matches_monte_carlo_estimate(seed, n):
     key = jax.random.key(seed)
     num = 20_000
     p_logits, q_logits = logits_pair(seed, n)
-    actions = jax.vmap(D.categorical_sample, in_axes=(0, None))(jax.random.split(key, num), p_logits)
-    log_ratio = jax.vmap(lambda a: D.categorical_log_prob(p_logits, a) - D.categorical_log_prob(q_logits, a))(actions)
+    actions = jax.vmap(D.categorical_sample, in_axes=(0, None))(
+        jax.random.split(key, num), p_logits
+    )
+    log_ratio = jax.vmap(
+        lambda a: D.categorical_log_prob(p_logits, a) - D.categorical_log_prob(q_logits, a)
+    )(actions)
     se = float(jnp.std(log_ratio)) / math.sqrt(num)
-    assert abs(float(jnp.mean(log_ratio)) - float(D.categorical_kl(p_logits, q_logits))) < 5 * se + 1e-4
+    assert (
+        abs(float(jnp.mean(log_ratio)) - float(D.categorical_kl(p_logits, q_logits)))
+        < 5 * se + 1e-4
+    )
     gp, gq = gaussian_pair(seed, n)
     xs = jax.vmap(D.gaussian_sample, in_axes=(0, None))(jax.random.split(key, num), gp)
     log_ratio = jax.vmap(lambda x: D.gaussian_log_prob(gp, x) - D.gaussian_log_prob(gq, x))(xs)
@@ -94,7 +105,9 @@ def test_gaussian_entropy_matches_closed_form(seed, d):
 def test_categorical_sampling_frequencies_match_probabilities():
     logits = jnp.array([0.0, 1.0, -1.0, 0.5])
     num = 40_000
-    a = jax.vmap(D.categorical_sample, in_axes=(0, None))(jax.random.split(jax.random.key(0), num), logits)
+    a = jax.vmap(D.categorical_sample, in_axes=(0, None))(
+        jax.random.split(jax.random.key(0), num), logits
+    )
     freq = np.bincount(np.asarray(a), minlength=4) / num
     p = np.asarray(jax.nn.softmax(logits))
     # 5 standard errors of a binomial proportion.
@@ -103,7 +116,9 @@ def test_categorical_sampling_frequencies_match_probabilities():
 
 def test_gaussian_samples_have_the_stated_moments():
     params = (jnp.array([1.0, -2.0]), jnp.log(jnp.array([0.5, 2.0])))
-    xs = jax.vmap(D.gaussian_sample, in_axes=(0, None))(jax.random.split(jax.random.key(1), 40_000), params)
+    xs = jax.vmap(D.gaussian_sample, in_axes=(0, None))(
+        jax.random.split(jax.random.key(1), 40_000), params
+    )
     np.testing.assert_allclose(xs.mean(0), [1.0, -2.0], atol=0.05)
     np.testing.assert_allclose(xs.std(0), [0.5, 2.0], rtol=0.03)
 

@@ -65,7 +65,9 @@ def test_clipped_gradient_vanishes_outside_the_trust_region_on_the_pushed_side(s
 def test_huge_epsilon_and_zero_beta_reduce_to_the_unclipped_surrogate(s):
     ratio, adv = s
     unclipped = policy.surrogate_objective(ratio, adv)
-    np.testing.assert_allclose(policy.clipped_surrogate_objective(ratio, adv, 1e9), unclipped, **TOL)
+    np.testing.assert_allclose(
+        policy.clipped_surrogate_objective(ratio, adv, 1e9), unclipped, **TOL
+    )
     kl = np.abs(np.log(ratio))
     np.testing.assert_allclose(policy.kl_penalized_objective(ratio, adv, kl, 0.0), unclipped, **TOL)
 

@@ -1,0 +1,143 @@
+"""The `purerl` command: a full small run, its files, `plot`, `list`, every error path, Ctrl-C."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+from purerl.cli import main
+
+SMALL = ["--set", "num_envs=2", "--set", "num_steps=16", "--set", "total_timesteps=256",
+         "--set", "num_epochs=1"]  # fmt: skip
+
+
+def purerl(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "purerl.cli", *args], capture_output=True,
+                          text=True, timeout=600, **kw)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    proc = purerl("train", "ppo", "--env", "CartPole-v1", "--seeds", "3", "--set",
+                  "lr=2.5e-4,1e-3", "--set", "clip_eps=0.1,0.2", *SMALL,
+                  "--out", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run_dir,) = out.iterdir()
+    return proc, run_dir
+
+
+def test_train_writes_the_result_files(run):
+    _, run_dir = run
+    assert run_dir.name.endswith("-ppo-CartPole-v1")
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["seeds"] == 3 and len(config["points"]) == 4
+    assert config["config"]["num_envs"] == 2
+    with np.load(run_dir / "metrics.npz") as m:
+        assert m["episode_return"].shape == (4, 3, 8)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    rows = summary["rows"]
+    assert [(r["lr"], r["clip_eps"]) for r in rows] == [
+        (2.5e-4, 0.1), (2.5e-4, 0.2), (1e-3, 0.1), (1e-3, 0.2)
+    ]  # fmt: skip
+    for r in rows:
+        assert r["ci95_low"] <= r["final_return"] <= r["ci95_high"]
+        assert r["steps_per_s"] > 0
+    png = run_dir / "curves.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = matplotlib.image.imread(png)
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+
+
+def test_train_prints_a_table_per_grid_point(run):
+    proc, _ = run
+    table = [line for line in proc.stdout.splitlines() if "final return" in line]
+    assert table and "95% CI" in table[0] and "IQM" in table[0] and "steps/s" in table[0]
+    assert (
+        sum(line.strip().startswith(("0.00025", "0.001")) for line in proc.stdout.splitlines()) == 4
+    )
+
+
+def test_plot_redraws_and_overlays(run, tmp_path):
+    _, run_dir = run
+    assert main(["plot", str(run_dir), "--out", str(tmp_path / "one.png")]) == 0
+    assert main(["plot", str(run_dir), str(run_dir), "--out", str(tmp_path / "two.png")]) == 0
+    assert matplotlib.image.imread(tmp_path / "two.png").shape[0] > 100
+
+
+def test_list_shows_algorithms_fields_and_environments(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "ppo" in out and "clip_eps" in out and "0.2" in out and "static" in out
+    assert "CartPole-v1" in out and "brax/hopper" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "dqnn"], "unknown algorithm 'dqnn'"),
+        (["train", "ppo", "--env", "CartPol-v1"], "unknown environment id 'CartPol-v1'"),
+        (["train", "ppo", "--set", "lr"], "malformed --set 'lr'"),
+        (["train", "ppo", "--set", "lr=1e-3,"], "malformed --set"),
+        (["train", "ppo", "--set", "lr=fast"], "expected a number"),
+        (["train", "ppo", "--set", "lrr=1e-3"], "unknown field 'lrr'"),
+        (["train", "ppo", "--set", "lr=-1"], "lr must be finite and > 0"),
+        (["train", "ppo", "--set", "lr=1e-3,-1"], "lr must be finite and > 0"),
+        (["train", "ppo", "--set", "num_minibatches=3"], "num_minibatches must divide"),
+        (["train", "ppo", "--set", "num_envs=2,4"], "static field takes one value"),
+        (["train", "ppo", "--seeds", "0"], "--seeds must be >= 1"),
+        (["train", "ppo", "--out", "/proc/purerl-runs"], "cannot write to --out"),
+        (["trian"], "invalid choice: 'trian'"),
+        (["plot", "/nonexistent/run"], "not a run directory"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_status_two(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("purerl: error: "), err
+    assert message in err, err
+    assert "Traceback" not in err
+
+
+def test_a_real_process_reports_errors_without_traceback():
+    proc = purerl("train", "ppo", "--set", "lr=oops")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("purerl: error:")
+    assert "Traceback" not in proc.stderr
+
+
+def test_corrupt_run_dir_is_reported(tmp_path, capsys):
+    (tmp_path / "config.json").write_text("{not json")
+    (tmp_path / "metrics.npz").write_bytes(b"garbage")
+    assert main(["plot", str(tmp_path)]) == 2
+    assert "unreadable results" in capsys.readouterr().err
+
+
+def test_ctrl_c_keeps_finished_chunks(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "purerl.cli", "train", "ppo", "--set", "total_timesteps=2000000",
+         "--chunk", "8", "--no-progress", "--out", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.time() + 300
+    metrics = None
+    while time.time() < deadline and proc.poll() is None:
+        found = list(tmp_path.glob("*/metrics.npz"))
+        if found:
+            metrics = found[0]
+            break
+        time.sleep(0.2)
+    assert metrics is not None, proc.communicate()[1][-2000:]
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted" in err and "Traceback" not in err
+    with np.load(metrics) as m:
+        done = m["episode_return"].shape[-1]
+    assert 8 <= done < 3906 and done % 8 == 0

@@ -1,0 +1,26 @@
+"""Notebooks in notebooks/ execute top to bottom without errors."""
+
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_executes(path):
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
+    elapsed = time.perf_counter() - start
+    print(f"{path.name}: executed in {elapsed:.1f} s")
+    if path.stem == "quickstart":
+        assert elapsed < 120, f"the quickstart must run in under 2 minutes, took {elapsed:.0f} s"
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert any(o.get("output_type") == "display_data" for o in outputs), "the plot was drawn"
