@@ -42,6 +42,11 @@ def _check(r_t: Array, discount_t: Array, *others: Array | None) -> None:
     chex.assert_equal_shape([r_t, discount_t, *present])
 
 
+# Backward recursions are unrolled 16 steps per loop iteration: on CPU the per-iteration
+# overhead of a scan dominates these scalar bodies (PPO's update ran 1.4x faster).
+_UNROLL = 16
+
+
 # Scan bodies live at module level so that eager calls hit JAX's tracing cache.
 def _lambda_return_step(g_next, xs):
     r, discount, v, lam = xs
@@ -100,7 +105,11 @@ def lambda_returns(
     chex.assert_rank(lambda_, 0)
     lam = lambda_ * _continues(truncated_t, r_t)
     _, g = jax.lax.scan(
-        _lambda_return_step, jnp.zeros((), r_t.dtype), (r_t, discount_t, v_t, lam), reverse=True
+        _lambda_return_step,
+        jnp.zeros((), r_t.dtype),
+        (r_t, discount_t, v_t, lam),
+        reverse=True,
+        unroll=_UNROLL,
     )
     return jax.lax.stop_gradient(g)
 
@@ -198,5 +207,7 @@ def gae(
     chex.assert_rank(lambda_, 0)
     delta = r_t + discount_t * v_t - v_tm1
     decay = discount_t * lambda_ * _continues(truncated_t, r_t)
-    _, adv = jax.lax.scan(_gae_step, jnp.zeros((), r_t.dtype), (delta, decay), reverse=True)
+    _, adv = jax.lax.scan(
+        _gae_step, jnp.zeros((), r_t.dtype), (delta, decay), reverse=True, unroll=_UNROLL
+    )
     return jax.lax.stop_gradient(adv)

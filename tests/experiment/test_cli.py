@@ -1,6 +1,7 @@
 """The `purerl` command: a full small run, its files, `plot`, `list`, every error path, Ctrl-C."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -41,6 +42,7 @@ def test_train_writes_the_result_files(run):
     with np.load(run_dir / "metrics.npz") as m:
         assert m["episode_return"].shape == (4, 3, 8)
     summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["devices"] == os.cpu_count(), "the command shards runs across every core"
     rows = summary["rows"]
     assert [(r["lr"], r["clip_eps"]) for r in rows] == [
         (2.5e-4, 0.1), (2.5e-4, 0.2), (1e-3, 0.1), (1e-3, 0.2)
