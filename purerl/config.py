@@ -98,11 +98,3 @@ def require_positive_int(config: eqx.Module, *fields: str) -> None:
 def sweep_axes(config: eqx.Module) -> eqx.Module:
     """``in_axes`` for ``jax.vmap`` over a config: 0 for batched leaves, None for scalars."""
     return jax.tree.map(lambda x: 0 if jnp.ndim(x) > 0 else None, config)
-
-
-def sweep_size(config: eqx.Module) -> int:
-    """The common leading size of a config's batched leaves (1 when none is batched)."""
-    sizes = {jnp.shape(x)[0] for x in jax.tree.leaves(config) if jnp.ndim(x) > 0}
-    if len(sizes) > 1:
-        raise ValueError(f"batched hyperparameters have different lengths {sorted(sizes)}")
-    return sizes.pop() if sizes else 1
