@@ -203,15 +203,18 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 class _Progress:
-    """A tqdm bar over env steps (all runs) with the latest mean return."""
+    """A tqdm bar over env steps (all runs) with the latest mean return; over updates for
+    algorithms whose updates take a varying number of steps (episodes, in tabular)."""
 
     def __init__(self, config: Any, runs: int, enabled: bool):
         from tqdm import tqdm
 
         self.updates_done = 0
-        self._steps_per_update = config.num_envs * config.num_steps * runs
+        batch = getattr(config, "batch_size", None)
+        self._steps_per_update = (batch or 1) * runs
         self._bar = tqdm(
-            total=config.num_updates * self._steps_per_update, unit="step", unit_scale=True,
+            total=config.num_updates * self._steps_per_update, unit="step" if batch else "update",
+            unit_scale=True,
             disable=not enabled, dynamic_ncols=True, desc="compiling",
         )  # fmt: skip
 

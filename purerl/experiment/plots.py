@@ -1,4 +1,5 @@
-"""Learning curves: mean over seeds with a 95% bootstrap band, one line per grid point."""
+"""Learning curves (mean over seeds with a 95% bootstrap band, one line per grid point) and
+value heat maps of grid MDPs with policy arrows."""
 
 from __future__ import annotations
 
@@ -36,3 +37,27 @@ def plot_curves(
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def plot_value_grid(values: np.ndarray, arrows: np.ndarray | None = None, ax=None, title=""):
+    """Heat map of a 2-D array of state values (NaN cells, e.g. walls, drawn grey), each cell
+    labelled with its value; ``arrows`` ``[rows, cols, 2]`` draws a (dx, dy) move per cell
+    (dy up). Returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.3 * values.shape[1] + 1, 1.3 * values.shape[0]), dpi=110)
+    finite = values[np.isfinite(values)]
+    bound = max(float(np.max(np.abs(finite))), 1e-6) if finite.size else 1.0
+    cmap = plt.get_cmap("RdYlGn").copy()
+    cmap.set_bad("0.6")
+    ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=-bound, vmax=bound)
+    for (row, col), v in np.ndenumerate(values):
+        if np.isfinite(v):
+            ax.text(col, row + 0.3, f"{v:.2f}", ha="center", va="center", fontsize=9)
+        if arrows is not None and np.any(arrows[row, col]):
+            dx, dy = 0.28 * arrows[row, col]
+            ax.arrow(col - dx / 2, row + dy / 2 - 0.1, dx, -dy, head_width=0.1, color="k")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+    return ax

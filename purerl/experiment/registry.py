@@ -8,7 +8,7 @@ import importlib
 from types import ModuleType
 from typing import Any, NamedTuple
 
-ALGORITHMS = {"ppo": "purerl.algos.ppo"}
+ALGORITHMS = {"ppo": "purerl.algos.ppo", "tabular": "purerl.algos.tabular"}
 
 
 def get_algorithm(name: str) -> ModuleType:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from purerl.algos import ppo
+from purerl.algos import ppo, tabular
 
 
 class AlgoCase(NamedTuple):
@@ -46,4 +46,24 @@ CASES = [
         dict(lr=[1e-3, 3e-4], kl_target=[0.01, 0.03]),
         [(dict(env_id="Pendulum-v1", kl_target=0.0), "kl_target")],
     ),  # fmt: skip
+    AlgoCase(
+        "tabular-q_learning",
+        tabular,
+        dict(method="q_learning", num_episodes=6),
+        dict(lr=[0.1, 0.5], epsilon_end=[0.0, 0.2]),
+        [
+            (dict(method="monte-carlo"), "method"),
+            (dict(env_id="CartPole-v1"), "env_id"),
+            (dict(lr=0.0), "lr"),
+            (dict(method="td0", policy=[[0.5, 0.5]]), "policy"),
+            (dict(lambda_=1.5), "lambda_"),
+        ],
+    ),
+    AlgoCase(
+        "tabular-td_lambda",
+        tabular,
+        dict(method="td_lambda", env_id="purerl/FrozenLake-4x4", num_episodes=6),
+        dict(lr=[0.1, 0.5], lambda_=[0.0, 0.9]),
+        [(dict(method="td_n", n=0), "n")],
+    ),
 ]

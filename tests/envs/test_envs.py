@@ -119,3 +119,38 @@ def test_episode_stats_step_accumulates_and_resets():
     np.testing.assert_array_equal(ret, [2.0, 2.0])
     np.testing.assert_array_equal(length, [2, 1])
     np.testing.assert_array_equal(stats.running_return, [0.0, 2.0])
+
+
+def test_tabular_gridworld_terminates_at_exits_and_truncates_at_the_limit():
+    env = envs.make("purerl/GridWorld-4x3", max_episode_steps=8)
+    out = rollout(env, 200)
+    check_interface(env, out)
+    obs, nobs, r, term, trunc, final = out
+    assert env.observation_shape == (12,) and np.all(obs.sum(-1) == 1.0)
+    done_state = 11  # the terminal state after the exits
+    assert term.any() and trunc.any()
+    np.testing.assert_array_equal(np.argmax(final[term], -1), done_state)
+    # Exit rewards are ±1 and only ever collected on the terminating step.
+    assert set(np.unique(r[term])) <= {-1.0, 1.0} and np.all(r[~term] == 0.0)
+    start = envs.tabular.GRID_CELLS.index(envs.tabular.GRID_START)
+    np.testing.assert_array_equal(np.argmax(nobs[term | trunc], -1), start)
+
+
+def test_tabular_index_observations_and_deterministic_moves():
+    env = envs.make("purerl/FrozenLake-4x4", slippery=False, observation="index")
+    assert env.observation_shape == () and env.action_space == envs.Discrete(4)
+    # right, right, down, down, down, right reaches the goal (row 3, col 3) without holes.
+    actions = jnp.array([2, 2, 1, 1, 1, 2])
+    _, state = env.reset(jax.random.key(0))
+    rewards, states = [], []
+    for a in actions:
+        obs, state, r, term, trunc, info = env.step(jax.random.key(1), state, a)
+        states.append(int(info["final_obs"]))
+        rewards.append(float(r))
+    assert states == [1, 2, 6, 10, 14, 15] and rewards[-1] == 1.0 and bool(term)
+    assert int(obs) == 0  # reset to the start
+
+
+def test_unknown_tabular_option_is_a_value_error():
+    with pytest.raises(ValueError, match="observation"):
+        envs.make("purerl/GridWorld-4x3", observation="pixels")
