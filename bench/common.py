@@ -28,6 +28,33 @@ def time_program(fn: Callable, *args: Any, repeats: int = 3) -> tuple[float, flo
     return compile_s, statistics.median(runs), out
 
 
+def throughput(
+    module: Any, config: Any, seeds_list: list[int], repeats: int, peer: dict[int, float]
+) -> list[dict[str, Any]]:
+    """One row per seed count: compile s, run s, env steps/s and the ratio to ``peer``."""
+    import numpy as np
+
+    train = jax.vmap(module.train, in_axes=(None, 0))
+    rows = []
+    for seeds in seeds_list:
+        keys = jax.random.split(jax.random.key(0), seeds)
+        compile_s, run_s, (_, metrics) = time_program(train, config, keys, repeats=repeats)
+        steps = seeds * config.num_updates * config.steps_per_update
+        row = {
+            "seeds": seeds,
+            "compile_s": round(compile_s, 2),
+            "run_s": round(run_s, 2),
+            "steps_per_s": round(steps / run_s),
+            "final_return": round(float(np.mean(metrics["episode_return"][:, -1])), 1),
+        }
+        row["vs_peer"] = round(row["steps_per_s"] / peer[seeds], 2) if seeds in peer else "-"
+        rows.append(row)
+    return rows
+
+
+THROUGHPUT_COLUMNS = ["seeds", "compile_s", "run_s", "steps_per_s", "final_return", "vs_peer"]
+
+
 def machine() -> dict[str, Any]:
     return {
         "jax": jax.__version__,

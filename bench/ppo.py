@@ -13,11 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-import jax
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).parent))
-from common import report, time_program  # noqa: E402
+from common import THROUGHPUT_COLUMNS, report, throughput  # noqa: E402
 
 from purerl.algos import ppo  # noqa: E402
 
@@ -32,28 +29,11 @@ def main(argv=None) -> None:
     parser.add_argument("--timesteps", type=int, default=500_000)
     args = parser.parse_args(argv)
     config = ppo.Config(env_id="CartPole-v1", total_timesteps=args.timesteps)
-    train = jax.vmap(ppo.train, in_axes=(None, 0))
-    rows = []
-    for seeds in args.seeds:
-        keys = jax.random.split(jax.random.key(0), seeds)
-        compile_s, run_s, (_, metrics) = time_program(train, config, keys, repeats=args.repeats)
-        steps = seeds * config.num_updates * config.batch_size
-        row = {
-            "seeds": seeds,
-            "compile_s": round(compile_s, 2),
-            "run_s": round(run_s, 2),
-            "steps_per_s": round(steps / run_s),
-            "final_return": round(float(np.mean(metrics["episode_return"][:, -1])), 1),
-        }
-        if seeds in PEER_STEPS_PER_S:
-            row["vs_peer"] = round(row["steps_per_s"] / PEER_STEPS_PER_S[seeds], 2)
-        else:
-            row["vs_peer"] = "-"
-        rows.append(row)
+    rows = throughput(ppo, config, args.seeds, args.repeats, PEER_STEPS_PER_S)
     report(
         "ppo",
         rows,
-        ["seeds", "compile_s", "run_s", "steps_per_s", "final_return", "vs_peer"],
+        THROUGHPUT_COLUMNS,
         {"config": {"env_id": config.env_id, "total_timesteps": config.total_timesteps,
                     "num_envs": config.num_envs, "num_steps": config.num_steps,
                     "num_epochs": config.num_epochs, "num_minibatches": config.num_minibatches},

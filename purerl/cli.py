@@ -210,7 +210,7 @@ class _Progress:
         from tqdm import tqdm
 
         self.updates_done = 0
-        batch = getattr(config, "batch_size", None)
+        batch = getattr(config, "steps_per_update", None)
         self._steps_per_update = (batch or 1) * runs
         self._bar = tqdm(
             total=config.num_updates * self._steps_per_update, unit="step" if batch else "update",

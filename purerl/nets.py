@@ -153,3 +153,40 @@ class ActorCritic(eqx.Module):
 
     def value(self, obs: jax.Array) -> jax.Array:
         return self.value_head(self._critic_features(obs, None))[0]
+
+
+class QNetwork(eqx.Module):
+    """obs ↦ Q(obs, ·) ``[A]``: an MLP trunk and a linear head, or a dueling head
+    Q = V + A − agg_a A with ``aggregation`` "mean" or "max" (Wang et al., 2016)."""
+
+    trunk: MLP
+    head: eqx.nn.Linear  # advantages (dueling) or Q-values
+    value_head: eqx.nn.Linear | None
+    aggregation: str = eqx.field(static=True)
+
+    def __init__(
+        self,
+        obs_size: int,
+        num_actions: int,
+        hidden_sizes: tuple[int, ...] = (120, 84),
+        activation: str = "relu",
+        dueling: bool = False,
+        aggregation: str = "mean",
+        *,
+        key,
+    ):
+        k_trunk, k_head, k_value = jax.random.split(key, 3)
+        self.trunk = MLP(obs_size, hidden_sizes, activation, key=k_trunk)
+        width = self.trunk.out_size
+        self.head = orthogonal_linear(width, num_actions, 1.0, key=k_head)
+        self.value_head = orthogonal_linear(width, 1, 1.0, key=k_value) if dueling else None
+        self.aggregation = aggregation
+
+    def __call__(self, obs: jax.Array) -> jax.Array:
+        from purerl.kernels.value import dueling
+
+        features = self.trunk(obs)
+        out = self.head(features)
+        if self.value_head is None:
+            return out
+        return dueling(self.value_head(features)[0], out, self.aggregation)

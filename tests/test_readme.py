@@ -15,3 +15,10 @@ def test_readme_example_runs():
     exec(code.replace("steps = 500_000", "steps = 1_024"), namespace)
     assert namespace["seeds"]["episode_return"].shape == (8, 2)
     assert namespace["grid"]["episode_return"].shape == (2, 2)
+
+
+def test_every_other_readme_python_block_runs():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)[1:]
+    assert blocks
+    for code in blocks:
+        exec(code, {})

@@ -124,6 +124,10 @@ class Config(eqx.Module):
         return self.num_envs * self.num_steps
 
     @property
+    def steps_per_update(self) -> int:
+        return self.batch_size
+
+    @property
     def num_updates(self) -> int:
         return self.total_timesteps // self.batch_size
 

@@ -10,8 +10,9 @@ An ``MDP`` holds
 
 The same arrays serve the planning algorithms (``purerl.algos.dp``) and, through
 ``TabularEnv``, every learning algorithm. Builders: ``gridworld`` (the classic 4×3 grid),
-``frozen_lake`` (Gym's 4×4 and 8×8 maps) and ``random_mdp`` (for tests). Registered ids:
-``"purerl/GridWorld-4x3"``, ``"purerl/FrozenLake-4x4"``, ``"purerl/FrozenLake-8x8"``.
+``frozen_lake`` (Gym's 4×4 and 8×8 maps), ``noisy_chain`` (true values all 0, noisy
+rewards) and ``random_mdp`` (for tests). Registered ids: ``"purerl/GridWorld-4x3"``,
+``"purerl/FrozenLake-4x4"``, ``"purerl/FrozenLake-8x8"``, ``"purerl/NoisyChain"``.
 """
 
 from __future__ import annotations
@@ -163,6 +164,26 @@ def frozen_lake(size: int = 4, slippery: bool = True) -> MDP:
     return _mdp(P, R, init, terminal)
 
 
+# --- a chain with noisy rewards (overestimation experiments) -----------------------------
+
+
+def noisy_chain(length: int = 5, num_actions: int = 8) -> MDP:
+    """``length`` states in a row; every action moves one step right, and leaving the last
+    state ends the episode. Every reward has mean 0, so every true value is exactly 0 —
+    with ``TabularEnv(reward_noise=σ)`` the rewards are N(0, σ²), the setting in which the
+    max in Q-learning's target overestimates (van Hasselt, 2010)."""
+    if length < 1 or num_actions < 1:
+        raise ValueError(f"noisy_chain needs length, num_actions >= 1, got {length}, {num_actions}")
+    S = length + 1
+    P = np.zeros((S, num_actions, S))
+    for s in range(length):
+        P[s, :, s + 1] = 1.0
+    P[length, :, length] = 1.0
+    init = np.eye(S)[0]
+    terminal = np.arange(S) == length
+    return _mdp(P, np.zeros_like(P), init, terminal)
+
+
 # --- random MDPs -------------------------------------------------------------------------
 
 
@@ -198,6 +219,7 @@ BUILDERS = {
     "purerl/GridWorld-4x3": (gridworld, 100),
     "purerl/FrozenLake-4x4": (lambda **kw: frozen_lake(4, **kw), 100),
     "purerl/FrozenLake-8x8": (lambda **kw: frozen_lake(8, **kw), 200),
+    "purerl/NoisyChain": (noisy_chain, 1000),
 }
 
 
@@ -207,6 +229,7 @@ class TabularEnv:
     ``observation="onehot"`` (default) gives float one-hot vectors, so any algorithm can
     run on it; ``"index"`` gives the int32 state index, which the tabular algorithms use.
     Entering a terminal state terminates; reaching ``max_episode_steps`` truncates.
+    ``reward_noise`` = σ adds N(0, σ²) noise to every reward (``R`` stays the mean).
     """
 
     def __init__(
@@ -215,6 +238,7 @@ class TabularEnv:
         mdp: MDP | None = None,
         observation: str = "onehot",
         max_episode_steps: int | None = None,
+        reward_noise: float = 0.0,
         **kwargs: Any,
     ):
         if observation not in ("onehot", "index"):
@@ -225,6 +249,9 @@ class TabularEnv:
         limit = default_limit if max_episode_steps is None else int(max_episode_steps)
         if limit < 1:
             raise ValueError(f"env max_episode_steps must be >= 1, got {limit}")
+        if not reward_noise >= 0.0:
+            raise ValueError(f"env reward_noise must be >= 0, got {reward_noise}")
+        self.reward_noise = float(reward_noise)
         self.env_id = env_id
         self.mdp = mdp
         self.observation = observation
@@ -252,6 +279,8 @@ class TabularEnv:
         s, a = env_state.s, jnp.asarray(action, jnp.int32)
         s_next = jax.random.categorical(k_next, jnp.log(P[s, a])).astype(jnp.int32)
         reward = R[s, a, s_next]
+        if self.reward_noise > 0.0:
+            reward = reward + self.reward_noise * jax.random.normal(jax.random.fold_in(key, 1))
         t = env_state.t + 1
         terminated = terminal[s_next]
         truncated = jnp.logical_and(t >= self.max_episode_steps, ~terminated)

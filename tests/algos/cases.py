@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from purerl.algos import ppo, tabular
+from purerl.algos import dqn, ppo, tabular
 
 
 class AlgoCase(NamedTuple):
@@ -14,6 +14,11 @@ class AlgoCase(NamedTuple):
     sweep: dict[str, list[float]]  # two hyperparameters to batch
     invalid: list[tuple[dict[str, Any], str]]  # (overrides, field named in the error)
 
+
+DQN_SMALL = dict(
+    num_envs=2, total_timesteps=64, buffer_size=32, batch_size=8, learning_starts=16,
+    target_update_interval=8, hidden_sizes=(16,),
+)  # fmt: skip
 
 CASES = [
     AlgoCase(
@@ -65,5 +70,26 @@ CASES = [
         dict(method="td_lambda", env_id="purerl/FrozenLake-4x4", num_episodes=6),
         dict(lr=[0.1, 0.5], lambda_=[0.0, 0.9]),
         [(dict(method="td_n", n=0), "n")],
+    ),
+    AlgoCase(
+        "dqn",
+        dqn,
+        DQN_SMALL,
+        dict(lr=[1e-3, 3e-4], tau=[1.0, 0.5]),
+        [
+            (dict(env_id="Pendulum-v1"), "env_id"),
+            (dict(target_update_interval=5), "target_update_interval"),
+            (dict(buffer_size=4), "buffer_size"),
+            (dict(aggregation="median"), "aggregation"),
+            (dict(epsilon_end=1.5), "epsilon_end"),
+            (dict(n_step=0), "n_step"),
+        ],
+    ),
+    AlgoCase(
+        "dqn-double-dueling-prioritized-3step",
+        dqn,
+        dict(DQN_SMALL, double=True, dueling=True, prioritized=True, n_step=3, loss="huber"),
+        dict(per_alpha=[0.0, 0.6], gamma=[0.9, 0.99]),
+        [(dict(per_beta_start=2.0), "per_beta_start"), (dict(loss="l1"), "loss")],
     ),
 ]

@@ -49,8 +49,8 @@ def test_train_compiles_once_and_returns_the_shared_metrics(case, jitted, refere
         assert metrics[name].shape == (num_updates,), name
         assert np.all(np.isfinite(np.asarray(metrics[name]))), name
     steps = np.asarray(metrics["env_steps"])
-    if hasattr(config, "batch_size"):  # a fixed number of environment steps per update
-        assert int(steps[-1]) == num_updates * config.batch_size
+    if hasattr(config, "steps_per_update"):  # a fixed number of environment steps per update
+        assert int(steps[-1]) == num_updates * config.steps_per_update
     assert steps[0] > 0 and np.all(np.diff(steps) >= 0)
 
 

@@ -1,0 +1,127 @@
+"""Replay buffers as pure functions over pytrees: uniform and proportional prioritized.
+
+A buffer holds ``capacity`` items of a fixed pytree structure in arrays with a leading
+``capacity`` axis, written circularly: once full, each new item replaces the oldest.
+``add`` takes a batch of items (a leading axis, e.g. one per environment).
+
+Prioritized replay (Schaul et al., "Prioritized Experience Replay", 2016, proportional
+variant): item i is sampled with probability P(i) = p_i^α / Σ_k p_k^α, where p_i = |δ_i| + ε
+after its last update and new items get the largest priority seen so far. Importance
+weights w_i = (N · P(i))^−β are divided by the largest in the batch, so they lie in (0, 1].
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import chex
+import jax
+import jax.numpy as jnp
+
+
+class Buffer(NamedTuple):
+    data: Any  # pytree of [capacity, ...] arrays
+    position: jax.Array  # int32 index the next item is written to
+    size: jax.Array  # int32 number of items held (≤ capacity)
+
+
+class PrioritizedBuffer(NamedTuple):
+    buffer: Buffer
+    priorities: jax.Array  # [capacity] p_i = |δ_i| + ε (0 for empty slots)
+    max_priority: jax.Array
+
+
+def capacity(buffer: Buffer) -> int:
+    return jax.tree.leaves(buffer.data)[0].shape[0]
+
+
+def init(item: Any, capacity: int) -> Buffer:
+    """An empty buffer for items shaped like ``item`` (one unbatched example)."""
+    if not isinstance(capacity, int) or capacity < 1:
+        raise ValueError(f"capacity must be a positive int, got {capacity!r}")
+    data = jax.tree.map(lambda x: jnp.zeros((capacity, *jnp.shape(x)), jnp.result_type(x)), item)
+    zero = jnp.zeros((), jnp.int32)
+    return Buffer(data, zero, zero)
+
+
+def _slots(buffer: Buffer, batch: int) -> jax.Array:
+    cap = capacity(buffer)
+    if batch > cap:
+        raise ValueError(f"cannot add {batch} items at once to a buffer of capacity {cap}")
+    return (buffer.position + jnp.arange(batch)) % cap
+
+
+def _batch_size(items: Any) -> int:
+    sizes = {x.shape[0] for x in jax.tree.leaves(items)}
+    chex.assert_equal(len(sizes), 1)
+    return sizes.pop()
+
+
+def add(buffer: Buffer, items: Any) -> Buffer:
+    """Write a batch of items (leading axis B ≤ capacity) after the newest ones."""
+    batch = _batch_size(items)
+    slots = _slots(buffer, batch)
+    data = jax.tree.map(lambda d, x: d.at[slots].set(x), buffer.data, items)
+    cap = capacity(buffer)
+    return Buffer(data, (buffer.position + batch) % cap, jnp.minimum(buffer.size + batch, cap))
+
+
+def sample(buffer: Buffer, key: jax.Array, batch_size: int) -> tuple[Any, jax.Array]:
+    """``batch_size`` items drawn uniformly with replacement: ``(items, indices)``."""
+    indices = jax.random.randint(key, (batch_size,), 0, jnp.maximum(buffer.size, 1))
+    return jax.tree.map(lambda d: d[indices], buffer.data), indices
+
+
+def in_order(buffer: Buffer) -> tuple[Any, jax.Array]:
+    """All slots from oldest to newest, and a mask of those that hold an item."""
+    cap = capacity(buffer)
+    start = jnp.where(buffer.size < cap, 0, buffer.position)
+    order = (start + jnp.arange(cap)) % cap
+    return jax.tree.map(lambda d: d[order], buffer.data), jnp.arange(cap) < buffer.size
+
+
+# --- prioritized ---------------------------------------------------------------------------
+
+
+def prioritized_init(item: Any, capacity: int) -> PrioritizedBuffer:
+    return PrioritizedBuffer(
+        init(item, capacity), jnp.zeros(capacity, jnp.float32), jnp.ones((), jnp.float32)
+    )
+
+
+def prioritized_add(state: PrioritizedBuffer, items: Any) -> PrioritizedBuffer:
+    """Add items with the largest priority seen so far, so each is replayed at least once soon."""
+    slots = _slots(state.buffer, _batch_size(items))
+    priorities = state.priorities.at[slots].set(state.max_priority)
+    return state._replace(buffer=add(state.buffer, items), priorities=priorities)
+
+
+def sampling_probabilities(state: PrioritizedBuffer, alpha: jax.Array) -> jax.Array:
+    """P(i) = p_i^α / Σ_k p_k^α over the items held (0 for empty slots)  → ``[capacity]``."""
+    held = jnp.arange(state.priorities.shape[0]) < state.buffer.size
+    scaled = jnp.where(held, jnp.power(jnp.maximum(state.priorities, 1e-12), alpha), 0.0)
+    return scaled / jnp.maximum(jnp.sum(scaled), 1e-30)
+
+
+def prioritized_sample(
+    state: PrioritizedBuffer, key: jax.Array, batch_size: int, alpha: jax.Array, beta: jax.Array
+) -> tuple[Any, jax.Array, jax.Array]:
+    """``(items, indices, weights)``: indices drawn with P(i), weights (N P(i))^−β / max."""
+    probs = sampling_probabilities(state, alpha)
+    indices = jax.random.choice(key, probs.shape[0], (batch_size,), p=probs)
+    n = jnp.maximum(state.buffer.size, 1).astype(jnp.float32)
+    weights = jnp.power(n * probs[indices], -beta)
+    weights = weights / jnp.max(weights)
+    return jax.tree.map(lambda d: d[indices], state.buffer.data), indices, weights
+
+
+def update_priorities(
+    state: PrioritizedBuffer, indices: jax.Array, td_error: jax.Array, eps: jax.Array
+) -> PrioritizedBuffer:
+    """p_i ← |δ_i| + ε for the sampled ``indices`` (a later duplicate wins)."""
+    chex.assert_equal_shape([indices, td_error])
+    new = jnp.abs(td_error) + eps
+    return state._replace(
+        priorities=state.priorities.at[indices].set(new),
+        max_priority=jnp.maximum(state.max_priority, jnp.max(new)),
+    )

@@ -1,0 +1,95 @@
+"""DQN: n-step transitions entering the replay buffer, the target network schedule, and the
+learning tests of issue #4."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from purerl.algos import dqn
+from tests.algos.cases import DQN_SMALL
+
+
+def _reference(r, term, cut, final, n, gamma, t, e):
+    g, scale = 0.0, 1.0
+    for i in range(t, t + n):
+        g += scale * r[i, e]
+        scale *= 0.0 if term[i, e] else gamma
+        if cut[i, e]:
+            return g, scale, final[i, e]
+    return g, scale, final[t + n - 1, e]
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(1, 4))
+def test_n_step_window_folds_transitions_like_a_numpy_loop(seed, n):
+    rng = np.random.default_rng(seed)
+    T, N, gamma = 12, 3, 0.9
+    r = rng.normal(size=(T, N)).astype(np.float32)
+    term = rng.random((T, N)) < 0.15
+    cut = term | (rng.random((T, N)) < 0.15)
+    obs = rng.normal(size=(T, N, 2)).astype(np.float32)
+    final = rng.normal(size=(T, N, 2)).astype(np.float32)
+    window = dqn.Window(
+        jnp.zeros((n, N, 2)), jnp.zeros((n, N), jnp.int32), jnp.zeros((n, N)),
+        jnp.zeros((n, N)), jnp.zeros((n, N), bool), jnp.zeros((n, N, 2)), jnp.int32(0),
+    )  # fmt: skip
+    push = jax.jit(dqn._push)
+    for t in range(T):
+        step = dqn.Window(
+            obs[t], jnp.full(N, t, jnp.int32), r[t], np.where(term[t], 0.0, gamma), cut[t],
+            final[t], window.filled + 1,
+        )  # fmt: skip
+        window, out = push(window, step)
+        start = t - n + 1
+        assert bool(np.all(out.valid)) == (start >= 0)
+        if start < 0:
+            continue
+        np.testing.assert_array_equal(out.action, start)
+        np.testing.assert_allclose(out.obs, obs[start])
+        for e in range(N):
+            g, disc, nxt = _reference(r, term, cut, final, n, gamma, start, e)
+            np.testing.assert_allclose(out.reward[e], g, rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(out.discount[e], disc, rtol=1e-5, atol=1e-7)
+            np.testing.assert_allclose(out.next_obs[e], nxt)
+
+
+def test_target_network_is_copied_every_interval_and_fixed_between():
+    config = dqn.Config(**DQN_SMALL)  # 2 envs, target every 8 steps: every 4th update
+    state = dqn.init(config, jax.random.key(0))
+    step = jax.jit(lambda s: dqn.update(config, s))
+    params = lambda m: jax.tree.leaves(m)  # noqa: E731
+    for u in range(1, 13):
+        previous_target = state.target
+        state, _ = step(state)
+        same_as_model = all(
+            np.array_equal(a, b) for a, b in zip(params(state.target), params(state.model))
+        )
+        unchanged = all(
+            np.array_equal(a, b) for a, b in zip(params(state.target), params(previous_target))
+        )
+        if (2 * u) % 8 == 0:
+            assert same_as_model, u
+        else:
+            assert unchanged, u
+
+
+def _final_returns(config, seeds=4):
+    keys = jax.random.split(jax.random.key(0), seeds)
+    _, metrics = jax.jit(jax.vmap(dqn.train, in_axes=(None, 0)))(config, keys)
+    return np.asarray(metrics["episode_return"][:, -1])
+
+
+def test_dqn_solves_cartpole_in_500k_steps():
+    """Threshold (issue #4): mean final return (last 100 episodes) of 4 seeds ≥ 475."""
+    final = _final_returns(dqn.Config())
+    print(f"DQN CartPole final returns {np.round(final, 1)}, mean {final.mean():.1f}")
+    assert final.mean() >= 475, final
+
+
+def test_double_dueling_prioritized_dqn_solves_cartpole_in_500k_steps():
+    """Threshold (issue #4): mean final return of 4 seeds ≥ 475."""
+    config = dqn.Config(double=True, dueling=True, prioritized=True)
+    final = _final_returns(config)
+    print(f"Double+Dueling+PER DQN final returns {np.round(final, 1)}, mean {final.mean():.1f}")
+    assert final.mean() >= 475, final
