@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/purerl train ppo --env CartPole-v1 --seeds 8
 
+# One worker per CPU core; tests of one module share a worker (module-scoped fixtures).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadscope
 
 bench: $(STAMP)
 	$(BIN)/python bench/ppo.py

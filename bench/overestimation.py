@@ -34,12 +34,12 @@ TRUE_VALUE = 0.0
 LENGTH, NOISE = 5, 1.0
 
 
-def run(num_actions: int, double: bool, seeds: int, timesteps: int):
+def run(num_actions: int, double: bool, seeds: int, timesteps: int, target_interval: int):
     config = dqn.Config(
         env_id="purerl/NoisyChain",
         env_kwargs=dict(length=LENGTH, num_actions=num_actions, reward_noise=NOISE),
         double=double, total_timesteps=timesteps, num_envs=10, buffer_size=10_000,
-        batch_size=64, learning_starts=1_000, target_update_interval=500,
+        batch_size=64, learning_starts=1_000, target_update_interval=target_interval,
         hidden_sizes=(64, 64), epsilon_start=1.0, epsilon_end=1.0, lr=2.5e-4, gamma=0.99,
     )  # fmt: skip
     keys = jax.random.split(jax.random.key(0), seeds)
@@ -54,6 +54,8 @@ def main(argv=None) -> None:
     parser.add_argument("--actions", type=int, nargs="+", default=[2, 8, 32])
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--timesteps", type=int, default=100_000)
+    parser.add_argument("--target-interval", type=int, default=500, help="env steps")
+    parser.add_argument("--name", default="overestimation", help="results file name")
     args = parser.parse_args(argv)
 
     rows, curves = [], {}
@@ -61,7 +63,9 @@ def main(argv=None) -> None:
         for double in (False, True):
             name = "Double DQN" if double else "DQN"
             start = time.perf_counter()
-            steps, q_mean, q = run(num_actions, double, args.seeds, args.timesteps)
+            steps, q_mean, q = run(
+                num_actions, double, args.seeds, args.timesteps, args.target_interval
+            )
             curves[(num_actions, name)] = (steps, q_mean.mean(0))
             checkpoints = {f"q@{int(f * 100)}%": float(q_mean.mean(0)[int(f * (len(steps) - 1))])
                            for f in (0.25, 0.5, 1.0)}  # fmt: skip
@@ -79,11 +83,12 @@ def main(argv=None) -> None:
     columns = ["actions", "algorithm", "q@25%", "q@50%", "q@100%", "final max_a Q",
                "sd over seeds", "true"]  # fmt: skip
     report(
-        "overestimation",
+        args.name,
         rows,
         columns,
         {"setup": {"env": "purerl/NoisyChain", "length": LENGTH, "reward_noise": NOISE,
-                   "timesteps": args.timesteps, "seeds": args.seeds},
+                   "timesteps": args.timesteps, "seeds": args.seeds,
+                   "target_update_interval": args.target_interval},
          "dqn_minus_double_final_max_q": gaps},
     )  # fmt: skip
     print("DQN − Double DQN, final max_a Q:", gaps)
@@ -100,7 +105,7 @@ def main(argv=None) -> None:
     axes[0][0].set_ylabel("mean Q(s, a) on replayed pairs")
     axes[0][0].legend()
     fig.tight_layout()
-    png = RESULTS / "overestimation.png"
+    png = RESULTS / f"{args.name}.png"
     fig.savefig(png)
     print(f"wrote {png}")
 

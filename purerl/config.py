@@ -95,6 +95,18 @@ def require_positive_int(config: eqx.Module, *fields: str) -> None:
         require(config, field, isinstance(value, int) and value >= 1, "must be a positive int")
 
 
+def require_choice(config: eqx.Module, field: str, allowed) -> None:
+    """Check a static field is one of ``allowed``."""
+    allowed = tuple(allowed)
+    require(config, field, getattr(config, field) in allowed, f"must be one of {allowed}")
+
+
+def require_hidden_sizes(config: eqx.Module, field: str = "hidden_sizes") -> None:
+    sizes = getattr(config, field)
+    ok = len(sizes) > 0 and all(isinstance(h, int) and h > 0 for h in sizes)
+    require(config, field, ok, "must be a non-empty tuple of positive ints")
+
+
 def sweep_axes(config: eqx.Module) -> eqx.Module:
     """``in_axes`` for ``jax.vmap`` over a config: 0 for batched leaves, None for scalars."""
     return jax.tree.map(lambda x: 0 if jnp.ndim(x) > 0 else None, config)

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from purerl.nets import ActorCritic, orthogonal
+from purerl.nets import ActorCritic, QNetwork, orthogonal
 
 
 @pytest.mark.parametrize("shape", [(64, 4), (4, 64), (64, 64), (1, 64), (2, 1)])
@@ -32,3 +32,17 @@ def test_actor_critic_outputs(shared, discrete):
         assert params[0].shape == params[1].shape == (3,)
     assert (net.critic_trunk is None) == shared
     np.testing.assert_allclose(net.value(jnp.ones(5)), value, rtol=1e-6)
+
+
+@pytest.mark.parametrize("aggregation", ["mean", "max"])
+def test_dueling_q_network_combines_value_and_advantages(aggregation):
+    net = QNetwork(3, 4, (8,), "relu", dueling=True, aggregation=aggregation, key=jax.random.key(0))
+    obs = jax.random.normal(jax.random.key(1), (5, 3))
+    q = jax.vmap(net)(obs)
+    features = jax.vmap(net.trunk)(obs)
+    v = jax.vmap(net.value_head)(features)[:, 0]
+    adv = jax.vmap(net.head)(features)
+    base = adv.mean(-1) if aggregation == "mean" else adv.max(-1)
+    np.testing.assert_allclose(q, v[:, None] + adv - base[:, None], rtol=1e-5, atol=1e-6)
+    plain = QNetwork(3, 4, (8,), key=jax.random.key(0))
+    assert plain.value_head is None and jax.vmap(plain)(obs).shape == (5, 4)

@@ -35,13 +35,17 @@ from typing import Any, NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from purerl import buffers, envs
 from purerl.config import (
+    concrete,
     env_kwargs_field,
     hyperparameter,
     require,
+    require_choice,
+    require_hidden_sizes,
     require_positive_int,
     require_range,
     static,
@@ -75,6 +79,7 @@ class Config(eqx.Module):
     prioritized: bool = static(False)
     n_step: int = static(1)
     loss: str = static("mse")
+    anneal_lr: bool = static(False)  # decay the learning rate linearly to 0 over training
 
     lr: jax.Array = hyperparameter(2.5e-4)
     gamma: jax.Array = hyperparameter(0.99)
@@ -82,7 +87,7 @@ class Config(eqx.Module):
     epsilon_start: jax.Array = hyperparameter(1.0)
     epsilon_end: jax.Array = hyperparameter(0.05)
     exploration_fraction: jax.Array = hyperparameter(0.5)
-    max_grad_norm: jax.Array = hyperparameter(10.0)
+    max_grad_norm: jax.Array = hyperparameter(float("inf"))  # inf: no clipping (CleanRL)
     huber_delta: jax.Array = hyperparameter(1.0)
     per_alpha: jax.Array = hyperparameter(0.6)
     per_beta_start: jax.Array = hyperparameter(0.4)
@@ -118,26 +123,19 @@ class Config(eqx.Module):
             self.target_update_interval % self.steps_per_update == 0,
             f"must be a multiple of num_envs * num_steps = {self.steps_per_update}",
         )
-        require(
-            self,
-            "hidden_sizes",
-            len(self.hidden_sizes) > 0
-            and all(isinstance(h, int) and h > 0 for h in self.hidden_sizes),
-            "must be a non-empty tuple of positive ints",
-        )
-        for field, allowed in (
-            ("activation", tuple(sorted(ACTIVATIONS))),
-            ("aggregation", value.AGGREGATIONS),
-            ("loss", LOSSES),
-        ):
-            require(self, field, getattr(self, field) in allowed, f"must be one of {allowed}")
+        require_hidden_sizes(self)
+        require_choice(self, "activation", sorted(ACTIVATIONS))
+        require_choice(self, "aggregation", value.AGGREGATIONS)
+        require_choice(self, "loss", LOSSES)
         require_range(self, "lr", 0.0, low_open=True)
         require_range(self, "gamma", 0.0, 1.0)
         require_range(self, "tau", 0.0, 1.0, low_open=True)
         require_range(self, "epsilon_start", 0.0, 1.0)
         require_range(self, "epsilon_end", 0.0, 1.0)
         require_range(self, "exploration_fraction", 0.0, 1.0, low_open=True)
-        require_range(self, "max_grad_norm", 0.0, low_open=True)
+        norm = concrete(self.max_grad_norm)
+        positive = norm is None or bool(np.all(norm > 0))
+        require(self, "max_grad_norm", positive, "must be > 0 (inf: no clipping)")
         require_range(self, "huber_delta", 0.0, low_open=True)
         require_range(self, "per_alpha", 0.0)
         require_range(self, "per_beta_start", 0.0, 1.0)
@@ -193,7 +191,18 @@ def _env(config: Config):
 
 
 def _optimizer(config: Config) -> optax.GradientTransformation:
-    return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.lr))
+    total = config.num_updates * config.gradient_steps
+
+    def learning_rate(count):
+        if not config.anneal_lr:
+            return config.lr
+        return config.lr * jnp.maximum(1.0 - count / total, 0.0)
+
+    return optax.chain(
+        optax.clip_by_global_norm(config.max_grad_norm),
+        optax.scale_by_adam(),
+        optax.scale_by_learning_rate(learning_rate),
+    )
 
 
 def _fraction(config: Config, env_steps: jax.Array, fraction) -> jax.Array:

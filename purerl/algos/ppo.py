@@ -37,6 +37,8 @@ from purerl.config import (
     env_kwargs_field,
     hyperparameter,
     require,
+    require_choice,
+    require_hidden_sizes,
     require_positive_int,
     require_range,
     static,
@@ -95,20 +97,9 @@ class Config(eqx.Module):
             (self.num_envs * self.num_steps) % self.num_minibatches == 0,
             f"must divide the batch num_envs * num_steps = {self.num_envs * self.num_steps}",
         )
-        require(
-            self,
-            "hidden_sizes",
-            len(self.hidden_sizes) > 0
-            and all(isinstance(h, int) and h > 0 for h in self.hidden_sizes),
-            "must be a non-empty tuple of positive ints",
-        )
-        require(
-            self,
-            "activation",
-            self.activation in ACTIVATIONS,
-            f"must be one of {sorted(ACTIVATIONS)}",
-        )
-        require(self, "objective", self.objective in OBJECTIVES, f"must be one of {OBJECTIVES}")
+        require_hidden_sizes(self)
+        require_choice(self, "activation", sorted(ACTIVATIONS))
+        require_choice(self, "objective", OBJECTIVES)
         require_range(self, "lr", 0.0, low_open=True)
         require_range(self, "gamma", 0.0, 1.0)
         require_range(self, "gae_lambda", 0.0, 1.0)

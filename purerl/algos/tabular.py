@@ -45,6 +45,7 @@ from purerl.config import (
     env_kwargs_field,
     hyperparameter,
     require,
+    require_choice,
     require_positive_int,
     require_range,
     static,
@@ -96,7 +97,7 @@ class Config(eqx.Module):
             self.env_id in BUILDERS,
             f"must be a finite-MDP environment, one of {tuple(BUILDERS)}",
         )
-        require(self, "method", self.method in METHODS, f"must be one of {METHODS}")
+        require_choice(self, "method", METHODS)
         require_positive_int(self, "num_episodes", "n")
         if self.policy is not None:
             mdp = _env(self).mdp

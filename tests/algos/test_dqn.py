@@ -80,16 +80,22 @@ def _final_returns(config, seeds=4):
     return np.asarray(metrics["episode_return"][:, -1])
 
 
+# CleanRL's CartPole settings (the defaults), with the learning rate annealed linearly to 0.
+# Plain DQN uses lr 1e-4: at 2.5e-4 late collapses left single seeds at 260–330 and 4-seed
+# means at 424–485. Prioritized replay scales steps down by its weights and needs the
+# larger 2.5e-4 (at 1e-4 it reached a mean of 330).
+
+
 def test_dqn_solves_cartpole_in_500k_steps():
     """Threshold (issue #4): mean final return (last 100 episodes) of 4 seeds ≥ 475."""
-    final = _final_returns(dqn.Config())
+    final = _final_returns(dqn.Config(lr=1e-4, anneal_lr=True))
     print(f"DQN CartPole final returns {np.round(final, 1)}, mean {final.mean():.1f}")
     assert final.mean() >= 475, final
 
 
 def test_double_dueling_prioritized_dqn_solves_cartpole_in_500k_steps():
     """Threshold (issue #4): mean final return of 4 seeds ≥ 475."""
-    config = dqn.Config(double=True, dueling=True, prioritized=True)
+    config = dqn.Config(double=True, dueling=True, prioritized=True, lr=2.5e-4, anneal_lr=True)
     final = _final_returns(config)
     print(f"Double+Dueling+PER DQN final returns {np.round(final, 1)}, mean {final.mean():.1f}")
     assert final.mean() >= 475, final

@@ -154,3 +154,13 @@ def test_tabular_index_observations_and_deterministic_moves():
 def test_unknown_tabular_option_is_a_value_error():
     with pytest.raises(ValueError, match="observation"):
         envs.make("purerl/GridWorld-4x3", observation="pixels")
+
+
+def test_noisy_chain_has_zero_mean_rewards_and_fixed_length_episodes():
+    env = envs.make("purerl/NoisyChain", length=3, num_actions=5, reward_noise=2.0)
+    assert env.action_space == envs.Discrete(5)
+    out = rollout(env, 300, num_envs=8)
+    check_interface(env, out)
+    _, _, r, term, trunc, _ = out
+    assert not trunc.any() and term.sum() == 8 * 100  # every third step ends an episode
+    assert abs(r.mean()) < 4 * 2.0 / np.sqrt(r.size) and 1.8 < r.std() < 2.2
