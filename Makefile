@@ -18,7 +18,7 @@ demo: $(STAMP)
 
 # One worker per CPU core; tests of one module share a worker (module-scoped fixtures).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto --dist loadscope
+	$(BIN)/python -m pytest -q -n auto --dist loadscope --durations=15
 
 bench: $(STAMP)
 	$(BIN)/python bench/ppo.py
