@@ -79,7 +79,9 @@ class Config(eqx.Module):
     prioritized: bool = static(False)
     n_step: int = static(1)
     loss: str = static("mse")
-    anneal_lr: bool = static(False)  # decay the learning rate linearly to 0 over training
+    # Decay the learning rate linearly, by lr / (num_updates · gradient_steps) per gradient
+    # step from the first one (after learning_starts): it ends at a few % of lr, not 0.
+    anneal_lr: bool = static(False)
 
     lr: jax.Array = hyperparameter(2.5e-4)
     gamma: jax.Array = hyperparameter(0.99)
