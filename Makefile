@@ -16,9 +16,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/purerl train ppo --env CartPole-v1 --seeds 8
 
-# One worker per CPU core; tests of one module share a worker (module-scoped fixtures).
+# One worker per CPU core, at most 4 (memory); tests of one module share a worker.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto --dist loadscope --durations=15
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadscope --durations=15
 
 bench: $(STAMP)
 	$(BIN)/python bench/ppo.py

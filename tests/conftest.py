@@ -2,8 +2,25 @@
 
 import os
 
-import jax
-from hypothesis import HealthCheck, settings
+
+def _pin_xdist_worker() -> None:
+    """Give each pytest-xdist worker its own cores. XLA:CPU sizes its thread pools to every
+    core it sees; two workers sharing both cores spend much of their time contending."""
+    worker, count = (
+        os.environ.get("PYTEST_XDIST_WORKER"),
+        os.environ.get("PYTEST_XDIST_WORKER_COUNT"),
+    )
+    if not worker or not count or not hasattr(os, "sched_setaffinity"):
+        return
+    cpus, count = sorted(os.sched_getaffinity(0)), int(count)
+    if count > 1 and len(cpus) >= count:
+        os.sched_setaffinity(0, cpus[int(worker.removeprefix("gw")) % count :: count])
+
+
+_pin_xdist_worker()  # before jax starts its thread pools
+
+import jax  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
