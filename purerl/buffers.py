@@ -89,10 +89,18 @@ def prioritized_init(item: Any, capacity: int) -> PrioritizedBuffer:
     )
 
 
-def prioritized_add(state: PrioritizedBuffer, items: Any) -> PrioritizedBuffer:
-    """Add items with the largest priority seen so far, so each is replayed at least once soon."""
+def prioritized_add(
+    state: PrioritizedBuffer, items: Any, sampleable: jax.Array | None = None
+) -> PrioritizedBuffer:
+    """Add items with the largest priority seen so far, so each is replayed at least once soon.
+
+    ``sampleable`` ``[B]`` (optional): False gives an item priority 0, so it is never drawn.
+    """
     slots = _slots(state.buffer, _batch_size(items))
-    priorities = state.priorities.at[slots].set(state.max_priority)
+    new = state.max_priority
+    if sampleable is not None:
+        new = new * sampleable.astype(jnp.float32)
+    priorities = state.priorities.at[slots].set(new)
     return state._replace(buffer=add(state.buffer, items), priorities=priorities)
 
 

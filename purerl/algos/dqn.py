@@ -259,14 +259,8 @@ def _push(window: Window, step: Window) -> tuple[Window, Transition]:
 def _store(config: Config, replay, transitions: Transition):
     if not config.prioritized:
         return buffers.add(replay, transitions)
-    replay = buffers.prioritized_add(replay, transitions)
-    # Placeholders are never sampled.
-    slots = (replay.buffer.position - config.num_envs + jnp.arange(config.num_envs)) % (
-        config.buffer_size
-    )
-    return replay._replace(
-        priorities=replay.priorities.at[slots].multiply(transitions.valid.astype(jnp.float32))
-    )
+    # Placeholders written while the n-step window fills are never sampled.
+    return buffers.prioritized_add(replay, transitions, transitions.valid)
 
 
 def _act(config: Config, model: QNetwork, obs, key, eps):
@@ -304,7 +298,7 @@ def _collect(config: Config, state: State, key):
         return (env_state, next_obs, stats, replay, window, env_steps + N), None
 
     carry = (state.env_state, state.obs, state.stats, state.replay, state.window, state.env_steps)
-    if config.num_steps == 1:  # no inner loop: XLA would copy the buffer in and out of it
+    if config.num_steps == 1:  # the common case needs no inner loop
         return env_step(carry, key)[0]
     carry, _ = jax.lax.scan(env_step, carry, jax.random.split(key, config.num_steps))
     return carry
