@@ -211,3 +211,84 @@ def gae(
         _gae_step, jnp.zeros((), r_t.dtype), (delta, decay), reverse=True, unroll=_UNROLL
     )
     return jax.lax.stop_gradient(adv)
+
+
+def _fill_forward_step(g0, xs):
+    g, start = xs
+    g0 = jnp.where(start, g, g0)
+    return g0, g0
+
+
+def total_returns(r_t: Array, discount_t: Array, done_t: Array) -> Array:
+    """R(τ) of the episode each step belongs to, the same for every step of the episode.
+
+    R(τ) = Σ_k (Π_{j<k} discount_{s+j}) r_{s+k}, summed from the episode's first step s
+    (the trajectory's first step, or the step after a ``done_t``) to its last; no bootstrap.
+    Note γ^k counts from the episode's start, not from t.
+
+    Args:
+      r_t, discount_t: ``[T]``.
+      done_t: ``[T]`` bool, True at the last step of an episode (terminated or truncated).
+
+    Returns:
+      ``[T]`` total returns (``stop_gradient``-ed).
+
+    Reference: Sutton & Barto (2018), §13.3; Schulman, "Deep RL Bootcamp" (2017), the
+    policy-gradient estimator with ψ_t = R(τ).
+    """
+    _check(r_t, discount_t, done_t)
+    to_go = discounted_returns(r_t, discount_t, None, done_t)
+    start = jnp.concatenate([jnp.ones((1,), bool), done_t[:-1].astype(bool)])
+    _, g = jax.lax.scan(_fill_forward_step, jnp.zeros((), r_t.dtype), (to_go, start))
+    return jax.lax.stop_gradient(g)
+
+
+PSI = ("total_return", "reward_to_go", "reward_to_go_baseline", "q_value", "advantage",
+       "td_residual")  # fmt: skip
+
+
+def policy_gradient_psi(
+    kind: str,
+    r_t: Array,
+    discount_t: Array,
+    v_tm1: Array,
+    v_t: Array,
+    done_t: Array,
+    lambda_: Array | float = 1.0,
+) -> Array:
+    """The weight ψ_t of ∇J = E[Σ_t ∇log π(a_t|s_t) ψ_t] (Schulman et al., 2016, §2).
+
+    - ``"total_return"``: R(τ), the whole episode's return (``total_returns``);
+    - ``"reward_to_go"``: Σ_{t'≥t} γ^{t'−t} r_{t'} to the episode's end, no bootstrap;
+    - ``"reward_to_go_baseline"``: the reward-to-go minus the baseline b(s_t) = V(s_t);
+    - ``"q_value"``: Q̂(s_t, a_t), the λ-return bootstrapped from V (λ = 1: Monte Carlo,
+      bootstrapped only where the episode is cut; λ = 0: r_t + γ V(s_{t+1}));
+    - ``"advantage"``: Â(s_t, a_t) = GAE(λ), i.e. the λ-return minus V(s_t);
+    - ``"td_residual"``: δ_t = r_t + γ V(s_{t+1}) − V(s_t), an unbiased estimate of
+      A^π(s_t, a_t) when V = V^π.
+
+    Args:
+      kind: one of ``PSI`` (static).
+      r_t, discount_t, v_tm1, v_t: ``[T]`` (see the module docstring).
+      done_t: ``[T]`` bool, True at an episode's last step (terminated or truncated). The
+        Monte Carlo kinds stop summing there; the bootstrapped ones bootstrap from ``v_t``
+        there unless ``discount_t`` is 0 (a termination).
+      lambda_: λ for ``"q_value"`` and ``"advantage"``.
+
+    Returns:
+      ``[T]`` weights (``stop_gradient``-ed).
+    """
+    if kind not in PSI:
+        raise ValueError(f"kind must be one of {PSI}, got {kind!r}")
+    _check(r_t, discount_t, v_tm1, v_t, done_t)
+    if kind == "total_return":
+        return total_returns(r_t, discount_t, done_t)
+    if kind == "reward_to_go":
+        return discounted_returns(r_t, discount_t, None, done_t)
+    if kind == "reward_to_go_baseline":
+        return discounted_returns(r_t, discount_t, None, done_t) - jax.lax.stop_gradient(v_tm1)
+    if kind == "q_value":
+        return lambda_returns(r_t, discount_t, v_t, lambda_, done_t)
+    if kind == "advantage":
+        return gae(r_t, discount_t, v_tm1, v_t, lambda_, done_t)
+    return jax.lax.stop_gradient(td_error(r_t, discount_t, v_tm1, v_t))

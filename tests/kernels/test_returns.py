@@ -238,3 +238,63 @@ def test_rank_and_shape_are_checked():
         returns.gae(jnp.ones(3), jnp.ones(4), jnp.ones(3), jnp.ones(3), 0.9)
     with pytest.raises(ValueError, match="n must be a positive int"):
         returns.n_step_returns(jnp.ones(3), jnp.ones(3), jnp.ones(3), 0)
+
+
+# --- the six policy-gradient weights ψ_t -----------------------------------------------------
+
+
+def done_flags(traj):
+    return traj.truncated_t | (traj.discount_t == 0.0)
+
+
+def total_return_ref(traj, t):
+    done = done_flags(traj)
+    s = t
+    while s > 0 and not done[s - 1]:
+        s -= 1
+    return mc_ref(traj, s, bootstrap=False)
+
+
+def psi_ref(kind, traj, lam):
+    """Plain loops, one per ψ; ``mc_ref`` etc. stop at truncations and terminations."""
+    T = len(traj.r_t)
+    if kind == "total_return":
+        return per_step(total_return_ref, traj)
+    if kind == "reward_to_go":
+        return per_step(mc_ref, traj, False)
+    if kind == "reward_to_go_baseline":
+        return per_step(mc_ref, traj, False) - traj.v_tm1
+    if kind == "q_value":
+        return per_step(lambda_return_ref, traj, lam)
+    if kind == "advantage":
+        return per_step(gae_ref, traj, lam)
+    assert kind == "td_residual"
+    return np.array(
+        [traj.r_t[t] + traj.discount_t[t] * traj.v_t[t] - traj.v_tm1[t] for t in range(T)]
+    )
+
+
+@given(trajectories(), lambdas, st.sampled_from(returns.PSI))
+def test_every_policy_gradient_psi_matches_numpy_reference(traj, lam, kind):
+    got = returns.policy_gradient_psi(
+        kind, traj.r_t, traj.discount_t, traj.v_tm1, traj.v_t, done_flags(traj), lam
+    )
+    np.testing.assert_allclose(got, psi_ref(kind, traj, lam), **TOL)
+
+
+@given(trajectories())
+def test_total_return_is_the_reward_to_go_of_the_episode_first_step(traj):
+    done = done_flags(traj)
+    got = np.asarray(returns.total_returns(traj.r_t, traj.discount_t, done))
+    to_go = np.asarray(returns.discounted_returns(traj.r_t, traj.discount_t, None, done))
+    starts = np.concatenate([[True], done[:-1]])
+    np.testing.assert_allclose(got[starts], to_go[starts], **TOL)
+    # constant within each episode
+    same_episode = ~done[:-1]
+    np.testing.assert_allclose(got[1:][same_episode], got[:-1][same_episode], **TOL)
+
+
+def test_unknown_psi_raises():
+    x = jnp.zeros(3)
+    with pytest.raises(ValueError, match="kind"):
+        returns.policy_gradient_psi("gae", x, x, x, x, x.astype(bool))
