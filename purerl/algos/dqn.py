@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from purerl import buffers, envs
+from purerl import buffers, envs, optim
 from purerl.config import (
     concrete,
     env_kwargs_field,
@@ -194,17 +194,7 @@ def _env(config: Config):
 
 def _optimizer(config: Config) -> optax.GradientTransformation:
     total = config.num_updates * config.gradient_steps
-
-    def learning_rate(count):
-        if not config.anneal_lr:
-            return config.lr
-        return config.lr * jnp.maximum(1.0 - count / total, 0.0)
-
-    return optax.chain(
-        optax.clip_by_global_norm(config.max_grad_norm),
-        optax.scale_by_adam(),
-        optax.scale_by_learning_rate(learning_rate),
-    )
+    return optim.clipped_adam(config.lr, config.max_grad_norm, total if config.anneal_lr else None)
 
 
 def _fraction(config: Config, env_steps: jax.Array, fraction) -> jax.Array:

@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from purerl import envs, normalize
+from purerl import envs, normalize, optim, rollout
 from purerl.config import (
     env_kwargs_field,
     hyperparameter,
@@ -45,7 +45,6 @@ from purerl.config import (
 )
 from purerl.envs import episode_stats
 from purerl.kernels import policy, returns
-from purerl.kernels.distributions import CATEGORICAL, DIAG_GAUSSIAN
 from purerl.nets import ACTIVATIONS, ActorCritic
 
 OBJECTIVES = ("clip", "kl_fixed", "kl_adaptive", "none")
@@ -135,20 +134,6 @@ class State(NamedTuple):
     key: jax.Array
 
 
-class Transition(NamedTuple):
-    obs: jax.Array  # policy input (normalized if enabled)
-    action: jax.Array
-    logp: jax.Array
-    value: jax.Array
-    dist_params: Any
-    reward: jax.Array
-    terminated: jax.Array
-    truncated: jax.Array
-    final_obs: jax.Array  # raw observation the transition reached (before any reset)
-    ep_return: jax.Array
-    ep_length: jax.Array
-
-
 class Batch(NamedTuple):
     obs: jax.Array
     action: jax.Array
@@ -163,39 +148,18 @@ def _env(config: Config):
     return envs.make(config.env_id, **dict(config.env_kwargs))
 
 
-def _dist(env):
-    return CATEGORICAL if envs.is_discrete(env) else DIAG_GAUSSIAN
-
-
 def _optimizer(config: Config) -> optax.GradientTransformation:
-    steps_per_update = config.num_epochs * config.num_minibatches
-
-    def learning_rate(count):
-        if not config.anneal_lr:
-            return config.lr
-        return config.lr * (1.0 - (count // steps_per_update) / config.num_updates)
-
-    return optax.chain(
-        optax.clip_by_global_norm(config.max_grad_norm),
-        optax.scale_by_adam(eps=1e-5),
-        optax.scale_by_learning_rate(learning_rate),
-    )
+    per_update = config.num_epochs * config.num_minibatches
+    total = config.num_updates * per_update if config.anneal_lr else None
+    return optim.clipped_adam(config.lr, config.max_grad_norm, total, every=per_update, eps=1e-5)
 
 
 def init(config: Config, key: jax.Array) -> State:
     """Build the network, optimizer, environments and trackers for one run."""
     env = _env(config)
     key, k_model, k_reset = jax.random.split(key, 3)
-    discrete = envs.is_discrete(env)
-    action_size = env.action_space.n if discrete else env.action_space.shape[0]
-    model = ActorCritic(
-        env.observation_shape[0],
-        action_size,
-        discrete,
-        config.hidden_sizes,
-        config.activation,
-        config.shared_trunk,
-        key=k_model,
+    model = rollout.actor_critic(
+        env, config.hidden_sizes, config.activation, config.shared_trunk, k_model
     )
     obs, env_state = jax.vmap(env.reset)(jax.random.split(k_reset, config.num_envs))
     return State(
@@ -209,49 +173,6 @@ def init(config: Config, key: jax.Array) -> State:
         update_step=jnp.zeros((), jnp.int32),
         key=key,
     )
-
-
-def _rollout(config: Config, state: State, key: jax.Array):
-    """Collect ``num_steps`` transitions from every environment: ``Transition`` of ``[T, N]``."""
-    env = _env(config)
-    dist = _dist(env)
-    n = config.num_envs
-
-    def policy_input(obs):
-        return normalize.apply(state.normalizer, obs) if config.normalize_obs else obs
-
-    def env_step(carry, step_key):
-        env_state, obs, stats = carry
-        k_act, k_env = jax.random.split(step_key)
-        x = policy_input(obs)
-        dist_params, value = jax.vmap(state.model)(x)
-        action = jax.vmap(dist.sample)(jax.random.split(k_act, n), dist_params)
-        logp = jax.vmap(dist.log_prob)(dist_params, action)
-        env_action = action
-        if not envs.is_discrete(env):
-            env_action = jnp.clip(action, env.action_space.low, env.action_space.high)
-        next_obs, env_state, reward, terminated, truncated, info = jax.vmap(env.step)(
-            jax.random.split(k_env, n), env_state, env_action
-        )
-        stats, ep_return, ep_length = episode_stats.step(
-            stats, reward, jnp.logical_or(terminated, truncated)
-        )
-        transition = Transition(
-            x, action, logp, value, dist_params, reward, terminated, truncated,
-            info["final_obs"], ep_return, ep_length,
-        )  # fmt: skip
-        return (env_state, next_obs, stats), transition
-
-    (env_state, obs, stats), traj = jax.lax.scan(
-        env_step,
-        (state.env_state, state.obs, state.stats),
-        jax.random.split(key, config.num_steps),
-    )
-    # V(s_{t+1}) from the observation each transition reached — the pre-reset one where an
-    # episode ended — so truncated steps bootstrap correctly.
-    flat_final = policy_input(traj.final_obs.reshape(-1, *traj.final_obs.shape[2:]))
-    v_next = jax.vmap(state.model.value)(flat_final).reshape(traj.reward.shape)
-    return traj, v_next, (env_state, obs, stats)
 
 
 def _loss(config: Config, dist, kl_beta, model: ActorCritic, batch: Batch):
@@ -298,19 +219,28 @@ def _loss(config: Config, dist, kl_beta, model: ActorCritic, batch: Batch):
 def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
     """One PPO iteration: a rollout, GAE, then ``num_epochs`` × ``num_minibatches`` steps."""
     env = _env(config)
-    dist = _dist(env)
+    dist = rollout.distribution(env)
     tx = _optimizer(config)
     key, k_roll, k_epochs = jax.random.split(state.key, 3)
 
-    traj, v_next, (env_state, obs, stats) = _rollout(config, state, k_roll)
-    discount = config.gamma * (1.0 - traj.terminated.astype(jnp.float32))
-    gae_per_env = jax.vmap(returns.gae, in_axes=(1, 1, 1, 1, None, 1), out_axes=1)
-    advantage = gae_per_env(
-        traj.reward, discount, traj.value, v_next, config.gae_lambda, traj.truncated
+    traj, v_next, carry = rollout.collect(
+        env,
+        state.model,
+        rollout.Carry(state.env_state, state.obs, state.stats),
+        k_roll,
+        config.num_steps,
+        state.normalizer if config.normalize_obs else None,
     )
-    flatten = lambda x: x.reshape(config.batch_size, *x.shape[2:])  # noqa: E731
-    batch = jax.tree.map(
-        flatten,
+    advantage = rollout.per_env(
+        returns.gae,
+        traj.reward,
+        rollout.discount(traj, config.gamma),
+        traj.value,
+        v_next,
+        config.gae_lambda,
+        traj.truncated,
+    )
+    batch = rollout.flatten(
         Batch(traj.obs, traj.action, traj.logp, traj.value, traj.dist_params, advantage,
               advantage + traj.value),
     )  # fmt: skip
@@ -344,8 +274,7 @@ def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
     normalizer = state.normalizer
     if config.normalize_obs:
         normalizer = normalize.update(normalizer, traj.final_obs)
-    done = jnp.logical_or(traj.terminated, traj.truncated)
-    stats = episode_stats.record(stats, done, traj.ep_return, traj.ep_length)
+    stats = rollout.record(carry.stats, traj)
     update_step = state.update_step + 1
     metrics = {
         **metrics,
@@ -353,7 +282,9 @@ def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
         "env_steps": update_step * config.batch_size,
         "kl_beta": kl_beta,
     }
-    state = State(model, opt_state, env_state, obs, stats, normalizer, kl_beta, update_step, key)
+    state = State(
+        model, opt_state, carry.env_state, carry.obs, stats, normalizer, kl_beta, update_step, key
+    )
     return state, metrics
 
 

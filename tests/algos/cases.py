@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from purerl.algos import dqn, ppo, tabular
+from purerl.algos import dqn, pg, ppo, tabular
 
 
 class AlgoCase(NamedTuple):
@@ -92,4 +92,32 @@ CASES = [
         dict(per_alpha=[0.0, 0.6], gamma=[0.9, 0.99]),
         [(dict(per_beta_start=2.0), "per_beta_start"), (dict(loss="l1"), "loss")],
     ),
+    AlgoCase(
+        "reinforce-baseline",
+        pg,
+        dict(num_envs=2, num_steps=24, total_timesteps=144),
+        dict(lr=[1e-3, 3e-3], gamma=[0.9, 0.99]),
+        [
+            (dict(psi="advantage"), "psi"),
+            (dict(num_steps=0), "num_steps"),
+            (dict(env_id="brax/no_such_env"), "env_id"),
+            (dict(total_timesteps=10), "total_timesteps"),
+            (dict(vf_coef=-1.0), "vf_coef"),
+        ],
+    ),
+    AlgoCase(
+        "a2c-gae-continuous-shared",
+        pg,
+        dict(
+            env_id="Pendulum-v1",
+            psi="gae",
+            num_envs=2,
+            num_steps=8,
+            total_timesteps=64,
+            shared_trunk=True,
+            normalize_obs=True,
+        ),
+        dict(lr=[1e-3, 3e-3], gae_lambda=[0.0, 0.95]),
+        [(dict(gae_lambda=1.1), "gae_lambda")],
+    ),  # fmt: skip
 ]

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from purerl.algos import dqn
 from tests.algos.cases import DQN_SMALL
+from tests.algos.learning import final_returns
 
 
 def _reference(r, term, cut, final, n, gamma, t, e):
@@ -74,12 +75,6 @@ def test_target_network_is_copied_every_interval_and_fixed_between():
             assert unchanged, u
 
 
-def _final_returns(config, seeds=4):
-    keys = jax.random.split(jax.random.key(0), seeds)
-    _, metrics = jax.jit(jax.vmap(dqn.train, in_axes=(None, 0)))(config, keys)
-    return np.asarray(metrics["episode_return"][:, -1])
-
-
 # CleanRL's CartPole settings (the defaults), with the learning rate annealed linearly to 0.
 # Plain DQN uses lr 1e-4: at 2.5e-4 late collapses left single seeds at 260–330 and 4-seed
 # means at 424–485. Prioritized replay scales steps down by its weights and needs the
@@ -88,14 +83,12 @@ def _final_returns(config, seeds=4):
 
 def test_dqn_solves_cartpole_in_500k_steps():
     """Threshold (issue #4): mean final return (last 100 episodes) of 4 seeds ≥ 475."""
-    final = _final_returns(dqn.Config(lr=1e-4, anneal_lr=True))
-    print(f"DQN CartPole final returns {np.round(final, 1)}, mean {final.mean():.1f}")
+    final = final_returns(dqn, dqn.Config(lr=1e-4, anneal_lr=True), name="DQN")
     assert final.mean() >= 475, final
 
 
 def test_double_dueling_prioritized_dqn_solves_cartpole_in_500k_steps():
     """Threshold (issue #4): mean final return of 4 seeds ≥ 475."""
     config = dqn.Config(double=True, dueling=True, prioritized=True, lr=2.5e-4, anneal_lr=True)
-    final = _final_returns(config)
-    print(f"Double+Dueling+PER DQN final returns {np.round(final, 1)}, mean {final.mean():.1f}")
+    final = final_returns(dqn, config, name="Double+Dueling+PER DQN")
     assert final.mean() >= 475, final

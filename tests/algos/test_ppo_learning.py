@@ -1,28 +1,15 @@
-"""PPO learning tests with the thresholds of issue #2.
+"""PPO learning tests with the thresholds of issue #2 (final = mean of the last 100 episodes)."""
 
-``episode_return`` is the mean return of the last 100 completed episodes (see
-``purerl.envs.episode_stats``); "final" is its value after the last update.
-"""
-
-import jax
-import numpy as np
 import pytest
 
 from purerl.algos import ppo
-
-
-def final_returns(config: ppo.Config, seeds: int) -> np.ndarray:
-    keys = jax.random.split(jax.random.key(0), seeds)
-    _, metrics = jax.jit(jax.vmap(ppo.train, in_axes=(None, 0)))(config, keys)
-    returns = np.asarray(metrics["episode_return"][:, -1])
-    print(f"{config.env_id}: final returns per seed {returns}, mean {returns.mean():.1f}")
-    return returns
+from tests.algos.learning import final_returns
 
 
 @pytest.mark.slow
 def test_ppo_solves_cartpole_in_500k_steps():
     config = ppo.Config(env_id="CartPole-v1", total_timesteps=500_000)
-    assert final_returns(config, seeds=4).mean() >= 475.0
+    assert final_returns(ppo, config, seeds=4).mean() >= 475.0
 
 
 @pytest.mark.slow
@@ -36,4 +23,4 @@ def test_ppo_balances_brax_inverted_pendulum_within_1m_steps():
         ent_coef=0.0,
         normalize_obs=True,
     )
-    assert final_returns(config, seeds=2).mean() >= 900.0
+    assert final_returns(ppo, config, seeds=2).mean() >= 900.0
