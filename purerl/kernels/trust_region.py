@@ -101,33 +101,39 @@ def backtracking_line_search(
     full_step: Array,
     max_kl: Array | float,
     num_backtracks: int = 10,
-    shrink: float = 0.5,
+    shrink: Array | float = 0.5,
 ) -> LineSearch:
     """Try θ + shrinkᵏ · step for k = 0, …, K−1 and keep the first with mean KL ≤ δ and a
     surrogate objective (to maximize) above its value at θ; if none qualifies, keep θ.
 
-    Every candidate is evaluated (one batched pass, no data-dependent loop), so the result
-    is the same under ``jit`` and ``vmap``. The returned parameters never have KL > δ.
+    A ``while_loop`` that stops at the first acceptable step (under ``vmap`` it runs until
+    every member of the batch has stopped; the others hold still). The returned parameters
+    never have KL > δ.
 
     Reference: Schulman et al. (2015), appendix C.
     """
     chex.assert_rank([params, full_step], 1)
     chex.assert_equal_shape([params, full_step])
-    fractions = shrink ** jnp.arange(num_backtracks, dtype=params.dtype)
-    candidates = params[None, :] + fractions[:, None] * full_step[None, :]
-    objectives = jax.vmap(objective_fn)(candidates)
-    kls = jax.vmap(kl_fn)(candidates)
+    if not isinstance(num_backtracks, int) or num_backtracks < 1:
+        raise ValueError(f"num_backtracks must be a positive int, got {num_backtracks!r}")
     base = objective_fn(params)
-    ok = (kls <= max_kl) & (objectives > base) & jnp.isfinite(objectives) & jnp.isfinite(kls)
-    first = jnp.argmax(ok)
-    accepted = ok[first]
-    return LineSearch(
-        params=jnp.where(accepted, candidates[first], params),
-        accepted=accepted,
-        step_fraction=jnp.where(accepted, fractions[first], 0.0),
-        kl=jnp.where(accepted, kls[first], kl_fn(params)),
-        improvement=jnp.where(accepted, objectives[first] - base, 0.0),
-    )
+    zero = jnp.zeros((), params.dtype)
+    start = LineSearch(params, jnp.array(False), zero, kl_fn(params), zero)
+
+    def cond(carry):
+        k, result = carry
+        return jnp.logical_and(k < num_backtracks, ~result.accepted)
+
+    def body(carry):
+        k, result = carry
+        fraction = jnp.asarray(shrink, params.dtype) ** k
+        candidate = params + fraction * full_step
+        objective, kl = objective_fn(candidate), kl_fn(candidate)
+        ok = (kl <= max_kl) & (objective > base) & jnp.isfinite(objective) & jnp.isfinite(kl)
+        accepted = LineSearch(candidate, jnp.array(True), fraction, kl, objective - base)
+        return k + 1, jax.tree.map(lambda a, b: jnp.where(ok, a, b), accepted, result)
+
+    return jax.lax.while_loop(cond, body, (jnp.zeros((), jnp.int32), start))[1]
 
 
 def dual_ascent(

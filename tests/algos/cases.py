@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from purerl.algos import dqn, pg, ppo, tabular
+from purerl.algos import dqn, pg, ppo, tabular, trpo
 
 
 class AlgoCase(NamedTuple):
@@ -119,5 +119,33 @@ CASES = [
         ),
         dict(lr=[1e-3, 3e-3], gae_lambda=[0.0, 0.95]),
         [(dict(gae_lambda=1.1), "gae_lambda")],
+    ),  # fmt: skip
+    AlgoCase(
+        "trpo",
+        trpo,
+        dict(num_envs=2, num_steps=16, total_timesteps=96, vf_minibatches=2),
+        dict(max_kl=[0.01, 0.05], cg_damping=[0.1, 0.01]),
+        [
+            (dict(method="adam"), "method"),
+            (dict(max_kl=0.0), "max_kl"),
+            (dict(line_search_shrink=1.0), "line_search_shrink"),
+            (dict(cg_iters=0), "cg_iters"),
+            (dict(vf_minibatches=5), "vf_minibatches"),
+        ],
+    ),
+    AlgoCase(
+        "trpo-penalized-continuous",
+        trpo,
+        dict(
+            env_id="Pendulum-v1",
+            method="penalized",
+            num_envs=2,
+            num_steps=16,
+            total_timesteps=96,
+            vf_minibatches=2,
+            normalize_obs=True,
+        ),
+        dict(dual_lr=[1.0, 10.0], policy_lr=[1e-3, 3e-4]),
+        [(dict(dual_lr=-1.0), "dual_lr")],
     ),  # fmt: skip
 ]

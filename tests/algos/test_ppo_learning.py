@@ -14,11 +14,13 @@ def test_ppo_solves_cartpole_in_500k_steps():
 
 @pytest.mark.slow
 def test_ppo_balances_brax_inverted_pendulum_within_1m_steps():
+    """Both seeds are at 1000 from 500k steps on (measured over 1M: 925/984 at 300k,
+    1000/996 at 500k, 1000/1000 at 600k and 1M); the test stops at 600k to spare time."""
     config = ppo.Config(
         env_id="brax/inverted_pendulum",
         num_envs=32,
         num_steps=32,
-        total_timesteps=1_000_000,
+        total_timesteps=600_000,
         lr=3e-4,
         ent_coef=0.0,
         normalize_obs=True,
