@@ -73,12 +73,13 @@ def require_range(
     *,
     low_open: bool = False,
     high_open: bool = False,
+    allow_inf: bool = False,
 ) -> None:
     """Check every element of a (possibly batched) hyperparameter lies in the range."""
     value = concrete(getattr(config, field))
     if value is None:
         return
-    ok = bool(np.all(np.isfinite(value)))
+    ok = bool(np.all(~np.isnan(value) if allow_inf else np.isfinite(value)))
     parts = []
     if low is not None:
         ok &= bool(np.all(value > low) if low_open else np.all(value >= low))
@@ -86,7 +87,8 @@ def require_range(
     if high is not None:
         ok &= bool(np.all(value < high) if high_open else np.all(value <= high))
         parts.append(f"{'<' if high_open else '<='} {high}")
-    require(config, field, ok, "must be finite and " + " and ".join(parts) if parts else "finite")
+    kind = "not NaN" if allow_inf else "finite"
+    require(config, field, ok, f"must be {kind} and " + " and ".join(parts) if parts else kind)
 
 
 def require_positive_int(config: eqx.Module, *fields: str) -> None:

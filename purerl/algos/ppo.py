@@ -13,7 +13,12 @@ linearly to zero. The policy objective is chosen by ``objective``:
 - ``"clip"``: L^CLIP = min(r Â, clip(r, 1 − ε, 1 + ε) Â)   (the default);
 - ``"kl_fixed"``: r Â − β KL[π_old, π] with a fixed β;
 - ``"kl_adaptive"``: the same with β adapted after each update toward ``kl_target``;
-- ``"none"``: the unclipped surrogate r Â.
+- ``"none"``: the unclipped surrogate r Â;
+- ``"clip_kl"``: L^CLIP − β KL[π_old, π] with β adapted by ``kl_adapt_factor`` — the form
+  the others are special cases of, chosen by array hyperparameters so that all of them
+  share one compiled program (and one ``vmap``): ``clip_eps = inf`` removes the clipping,
+  ``kl_beta = 0`` the penalty, and ``kl_adapt_factor = 1`` keeps β fixed (2 adapts it
+  as in the paper).
 
 Discrete actions use a categorical policy, continuous ones a diagonal Gaussian with a
 state-independent log-std (actions are clipped to the box only when sent to the
@@ -47,7 +52,7 @@ from purerl.envs import episode_stats
 from purerl.kernels import policy, returns
 from purerl.nets import ACTIVATIONS, ActorCritic
 
-OBJECTIVES = ("clip", "kl_fixed", "kl_adaptive", "none")
+OBJECTIVES = ("clip", "kl_fixed", "kl_adaptive", "none", "clip_kl")
 
 
 class Config(eqx.Module):
@@ -75,6 +80,7 @@ class Config(eqx.Module):
     clip_eps: jax.Array = hyperparameter(0.2)
     kl_beta: jax.Array = hyperparameter(1.0)
     kl_target: jax.Array = hyperparameter(0.01)
+    kl_adapt_factor: jax.Array = hyperparameter(2.0)  # "kl_adaptive", "clip_kl"
     ent_coef: jax.Array = hyperparameter(0.01)
     vf_coef: jax.Array = hyperparameter(0.5)
     max_grad_norm: jax.Array = hyperparameter(0.5)
@@ -102,9 +108,10 @@ class Config(eqx.Module):
         require_range(self, "lr", 0.0, low_open=True)
         require_range(self, "gamma", 0.0, 1.0)
         require_range(self, "gae_lambda", 0.0, 1.0)
-        require_range(self, "clip_eps", 0.0, low_open=True)
+        require_range(self, "clip_eps", 0.0, low_open=True, allow_inf=True)
         require_range(self, "kl_beta", 0.0)
         require_range(self, "kl_target", 0.0, low_open=True)
+        require_range(self, "kl_adapt_factor", 1.0)
         require_range(self, "ent_coef", 0.0)
         require_range(self, "vf_coef", 0.0)
         require_range(self, "max_grad_norm", 0.0, low_open=True)
@@ -182,9 +189,13 @@ def _loss(config: Config, dist, kl_beta, model: ActorCritic, batch: Batch):
     adv = batch.advantage
     if config.normalize_advantages:
         adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-    if config.objective in ("kl_fixed", "kl_adaptive"):
+    if config.objective in ("kl_fixed", "kl_adaptive", "clip_kl"):
         kl = jax.vmap(dist.kl)(batch.dist_params, dist_params)
-        objective = policy.kl_penalized_objective(ratio, adv, kl, kl_beta)
+        if config.objective == "clip_kl":
+            clipped = policy.clipped_surrogate_objective(ratio, adv, config.clip_eps)
+            objective = clipped - kl_beta * kl
+        else:
+            objective = policy.kl_penalized_objective(ratio, adv, kl, kl_beta)
     else:
         # Only a diagnostic here: the k3 estimator (r − 1) − log r of KL[π_old, π], which
         # needs no second pass over the old distribution parameters.
@@ -269,8 +280,10 @@ def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
     metrics = jax.tree.map(jnp.mean, metrics)
 
     kl_beta = state.kl_beta
-    if config.objective == "kl_adaptive":
-        kl_beta = policy.adaptive_kl_coefficient(kl_beta, metrics["kl"], config.kl_target)
+    if config.objective in ("kl_adaptive", "clip_kl"):
+        kl_beta = policy.adaptive_kl_coefficient(
+            kl_beta, metrics["kl"], config.kl_target, config.kl_adapt_factor
+        )
     normalizer = state.normalizer
     if config.normalize_obs:
         normalizer = normalize.update(normalizer, traj.final_obs)

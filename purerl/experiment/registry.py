@@ -8,7 +8,13 @@ import importlib
 from types import ModuleType
 from typing import Any, NamedTuple
 
-ALGORITHMS = {"ppo": "purerl.algos.ppo", "tabular": "purerl.algos.tabular"}
+ALGORITHMS = {
+    "ppo": "purerl.algos.ppo",
+    "pg": "purerl.algos.pg",
+    "trpo": "purerl.algos.trpo",
+    "dqn": "purerl.algos.dqn",
+    "tabular": "purerl.algos.tabular",
+}
 
 
 def get_algorithm(name: str) -> ModuleType:

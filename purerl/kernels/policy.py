@@ -89,19 +89,23 @@ def kl_penalized_objective(ratio_t: Array, adv_t: Array, kl_t: Array, beta: Arra
 
 
 def adaptive_kl_coefficient(
-    beta: Array | float, kl: Array | float, kl_target: Array | float
+    beta: Array | float,
+    kl: Array | float,
+    kl_target: Array | float,
+    factor: Array | float = 2.0,
 ) -> Array:
     """PPO's adaptive KL coefficient rule, applied once per policy update.
 
-    β ← β / 2 if d < d_targ / 1.5;  β ← 2β if d > 1.5 · d_targ;  β unchanged otherwise,
-    where d is the mean KL[π_old, π_θ] measured after the update.
+    β ← β / f if d < d_targ / 1.5;  β ← f · β if d > 1.5 · d_targ;  β unchanged otherwise,
+    where d is the mean KL[π_old, π_θ] measured after the update and f = 2 in the paper.
+    f = 1 keeps β fixed.
 
     Reference: Schulman et al. (2017), §4.
     """
-    beta, kl, kl_target = (jnp.asarray(x) for x in (beta, kl, kl_target))
-    chex.assert_rank([beta, kl, kl_target], 0)
+    beta, kl, kl_target, factor = (jnp.asarray(x) for x in (beta, kl, kl_target, factor))
+    chex.assert_rank([beta, kl, kl_target, factor], 0)
     return jnp.where(
-        kl < kl_target / 1.5, beta / 2.0, jnp.where(kl > kl_target * 1.5, beta * 2.0, beta)
+        kl < kl_target / 1.5, beta / factor, jnp.where(kl > kl_target * 1.5, beta * factor, beta)
     )
 
 

@@ -80,17 +80,24 @@ def test_kl_penalty_subtracts_beta_times_kl(s, beta):
     np.testing.assert_allclose(got, ratio * adv - np.float32(beta) * kl, rtol=1e-5, atol=1e-5)
 
 
-@given(st.floats(1e-3, 10.0), st.floats(0.0, 0.2), st.floats(1e-4, 0.1))
-def test_adaptive_kl_coefficient_follows_the_stated_thresholds(beta, kl, target):
-    got = float(policy.adaptive_kl_coefficient(beta, kl, target))
+@given(
+    st.floats(1e-3, 10.0),
+    st.floats(0.0, 0.2),
+    st.floats(1e-4, 0.1),
+    st.sampled_from([1.0, 1.5, 2.0]),
+)
+def test_adaptive_kl_coefficient_follows_the_stated_thresholds(beta, kl, target, factor):
+    got = float(policy.adaptive_kl_coefficient(beta, kl, target, factor))
     kl32, target32 = np.float32(kl), np.float32(target)
     if kl32 < target32 / np.float32(1.5):
-        want = beta / 2
+        want = beta / factor
     elif kl32 > target32 * np.float32(1.5):
-        want = beta * 2
+        want = beta * factor
     else:
         want = beta
     np.testing.assert_allclose(got, want, rtol=1e-6)
+    if factor == 1.0:  # a fixed coefficient
+        np.testing.assert_allclose(got, beta, rtol=1e-6)
 
 
 def test_adaptive_kl_coefficient_at_hand_worked_points():
