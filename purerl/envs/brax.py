@@ -23,6 +23,26 @@ class BraxEnvState(NamedTuple):
     time: jax.Array
 
 
+def _patch_brax_fluid() -> None:
+    """brax's fluid model (used by ``swimmer``) calls ``jnp.clip(x, a_min=...)``, a keyword
+    jax 0.10 removed; give that module a ``jnp`` whose ``clip`` still accepts it."""
+    import inspect
+    import types
+
+    from brax import fluid
+
+    if "a_min" in inspect.signature(jnp.clip).parameters or hasattr(fluid.jp, "_purerl_shim"):
+        return
+
+    def clip(x, min=None, max=None, *, a_min=None, a_max=None):
+        return jnp.clip(x, a_min if min is None else min, a_max if max is None else max)
+
+    shim = types.ModuleType("jax.numpy (brax.fluid shim)")
+    shim.__dict__.update({k: v for k, v in vars(jnp).items() if not k.startswith("__")})
+    shim.clip, shim._purerl_shim = clip, True
+    fluid.jp = shim
+
+
 def brax_names() -> list[str]:
     from brax import envs
 
@@ -38,6 +58,8 @@ class BraxEnv:
         **kwargs: Any,
     ):
         from brax import envs
+
+        _patch_brax_fluid()
 
         if backend not in BACKENDS:
             raise ValueError(f"env backend must be one of {BACKENDS}, got {backend!r}")

@@ -54,23 +54,26 @@ def test_train_compiles_once_and_returns_the_shared_metrics(case, jitted, refere
     assert steps[0] > 0 and np.all(np.diff(steps) >= 0)
 
 
-def test_vmap_over_keys_equals_a_loop(case, reference):
+def test_vmap_over_keys_and_batched_hyperparameters_equals_a_loop(case, jitted, reference):
+    """One program vmapped over 6 runs: the 4 reference keys at the default hyperparameters,
+    then 2 keys at the two sweep points. Each run equals the same run trained on its own."""
     config = case.module.Config(**case.small)
     keys = jax.random.split(jax.random.key(0), 4)
-    _, batched = jax.jit(jax.vmap(case.module.train, in_axes=(None, 0)))(config, keys)
-    for i, metrics in enumerate(reference):
-        assert_trees_close(jax.tree.map(lambda x, i=i: x[i], batched), metrics)
-
-
-def test_batched_hyperparameters_run_in_one_program(case, jitted):
-    config = case.module.Config(**case.small, **case.sweep)
-    keys = jax.random.split(jax.random.key(3), 2)
-    train = jax.jit(jax.vmap(case.module.train, in_axes=(sweep_axes(config), 0)))
-    _, batched = train(config, keys)
-    assert batched["episode_return"].shape[0] == 2
+    extra = jax.random.split(jax.random.key(3), 2)
+    batched_values = {
+        name: np.concatenate([np.repeat(np.float32(getattr(config, name)), 4), values])
+        for name, values in case.sweep.items()
+    }
+    batched = case.module.Config(**case.small, **batched_values)
+    train = jax.jit(jax.vmap(case.module.train, in_axes=(sweep_axes(batched), 0)))
+    _, out = train(batched, jax.numpy.concatenate([keys, extra]))
+    assert out["episode_return"].shape[0] == 6
+    expected = list(reference)
     for i in range(2):
         point = case.module.Config(**case.small, **{k: v[i] for k, v in case.sweep.items()})
-        assert_trees_close(jax.tree.map(lambda x, i=i: x[i], batched), jitted(point, keys[i])[1])
+        expected.append(jitted(point, extra[i])[1])
+    for i, metrics in enumerate(expected):
+        assert_trees_close(jax.tree.map(lambda x, i=i: x[i], out), metrics)
 
 
 def test_same_key_gives_bitwise_identical_results(case, jitted, reference):

@@ -164,3 +164,15 @@ def test_noisy_chain_has_zero_mean_rewards_and_fixed_length_episodes():
     _, _, r, term, trunc, _ = out
     assert not trunc.any() and term.sum() == 8 * 100  # every third step ends an episode
     assert abs(r.mean()) < 4 * 2.0 / np.sqrt(r.size) and 1.8 < r.std() < 2.2
+
+
+def test_brax_swimmer_fluid_model_works_on_this_jax():
+    """brax's fluid model calls jnp.clip(x, a_min=...), which jax 0.10 removed; the adapter
+    patches it (stepping swimmer would otherwise raise a TypeError)."""
+    import jax.numpy as jnp
+    from brax import fluid
+
+    from purerl.envs.brax import _patch_brax_fluid
+
+    _patch_brax_fluid()  # what building any brax adapter does first
+    np.testing.assert_allclose(fluid.jp.clip(jnp.array([-1.0, 2.0]), a_min=0.0), [0.0, 2.0])
