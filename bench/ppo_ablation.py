@@ -206,11 +206,16 @@ def main(argv=None) -> None:
     parser.add_argument("--timesteps", type=int)
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args(argv)
-    tasks = args.tasks or (QUICK_TASKS if args.quick else TASKS)
+    tasks = tuple(args.tasks or (QUICK_TASKS if args.quick else TASKS))
     timesteps = args.timesteps or (QUICK_TIMESTEPS if args.quick else 1_000_000)
     if timesteps < 2048:
         parser.error("--timesteps must be at least 2048 (one update)")
-    name = "ppo_ablation_quick" if args.quick else "ppo_ablation"
+    if args.quick:
+        name = "ppo_ablation_quick"
+    elif tasks == TASKS and timesteps == 1_000_000 and args.seeds == 3:
+        name = "ppo_ablation"
+    else:
+        name = "ppo_ablation_custom"
     print(f"{len(ROWS)} settings × {args.seeds} seeds × {len(tasks)} tasks, {timesteps:,} steps")
     results = []
     for i, task in enumerate(tasks):

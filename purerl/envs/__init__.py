@@ -13,6 +13,8 @@ import difflib
 import functools
 from typing import Any
 
+import jax
+
 from purerl.envs.interface import Box, Discrete, Environment, is_discrete
 
 __all__ = ["Box", "Discrete", "Environment", "is_discrete", "make", "registered", "check_env_id"]
@@ -60,6 +62,14 @@ def check_env_id(env_id: str, field: str = "env_id") -> None:
 
 @functools.cache
 def _make(env_id: str, kwargs: tuple[tuple[str, Any], ...]) -> Environment:
+    # Adapters are cached and often first built inside a trace (``train`` under ``jit``);
+    # constants they compute while being built must be concrete arrays, not tracers that
+    # would leak into every later use.
+    with jax.ensure_compile_time_eval():
+        return _build(env_id, kwargs)
+
+
+def _build(env_id: str, kwargs: tuple[tuple[str, Any], ...]) -> Environment:
     check_env_id(env_id)
     if env_id.startswith("brax/"):
         from purerl.envs.brax import BraxEnv

@@ -176,3 +176,23 @@ def test_brax_swimmer_fluid_model_works_on_this_jax():
 
     _patch_brax_fluid()  # what building any brax adapter does first
     np.testing.assert_allclose(fluid.jp.clip(jnp.array([-1.0, 2.0]), a_min=0.0), [0.0, 2.0])
+
+
+def test_an_adapter_first_built_inside_a_trace_holds_no_tracers():
+    """``envs.make`` is cached; building it under ``jit`` must not leak tracers into later,
+    untraced uses (brax computes arrays while loading its system)."""
+    import jax
+
+    from purerl.envs import _make
+
+    _make.cache_clear()
+    built = []
+
+    @jax.jit
+    def first_use(x):
+        built.append(envs.make("brax/inverted_pendulum"))
+        return x
+
+    first_use(1.0)
+    leaves = jax.tree.leaves(built[0]._env.sys)
+    assert leaves and not any(isinstance(x, jax.core.Tracer) for x in leaves)
