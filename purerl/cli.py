@@ -68,6 +68,8 @@ def _convert(name: str, text: str, default: Any) -> Any:
             return text.lower() in ("true", "1")
         if isinstance(default, int):
             return int(text)
+        if default is None:  # an optional count, e.g. pg.Config.num_steps
+            return None if text.lower() == "none" else int(text)
         if isinstance(default, tuple):
             return tuple(int(v) for v in text.split("x"))
         if isinstance(default, str):
@@ -75,6 +77,7 @@ def _convert(name: str, text: str, default: Any) -> Any:
         return float(text)
     except ValueError:
         kind = {bool: "true or false", int: "an integer", tuple: "sizes like 64x64"}
+        kind[type(None)] = "an integer or none"
         want = next((v for t, v in kind.items() if isinstance(default, t)), "a number")
         raise UsageError(f"--set {name}={text}: expected {want}") from None
 

@@ -92,6 +92,8 @@ def test_list_shows_algorithms_fields_and_environments(capsys):
         (["train", "ppo", "--set", "lr=1e-3,-1"], "lr must be finite and > 0"),
         (["train", "ppo", "--set", "num_minibatches=3"], "num_minibatches must divide"),
         (["train", "ppo", "--set", "num_envs=2,4"], "static field takes one value"),
+        (["train", "pg", "--set", "num_steps=many"], "expected an integer or none"),
+        (["train", "trpo", "--set", "max_kl=0"], "max_kl must be finite and > 0"),
         (["train", "ppo", "--seeds", "0"], "--seeds must be >= 1"),
         (["train", "ppo", "--out", "/proc/purerl-runs"], "cannot write to --out"),
         (["trian"], "invalid choice: 'trian'"),
@@ -143,3 +145,11 @@ def test_ctrl_c_keeps_finished_chunks(tmp_path):
     with np.load(metrics) as m:
         done = m["episode_return"].shape[-1]
     assert 8 <= done < 3906 and done % 8 == 0
+
+
+def test_an_optional_count_parses_as_int_or_none():
+    from purerl.algos import pg
+    from purerl.cli import parse_set
+
+    assert parse_set(["num_steps=5"], pg.Config) == ({"num_steps": 5}, {})
+    assert parse_set(["num_steps=none"], pg.Config) == ({"num_steps": None}, {})
