@@ -139,8 +139,8 @@ def test_ctrl_c_keeps_finished_chunks(tmp_path):
     assert metrics is not None, proc.communicate()[1][-2000:]
     time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err[-2000:]
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out[-1000:], err[-2000:])
     assert "interrupted" in err and "Traceback" not in err
     with np.load(metrics) as m:
         done = m["episode_return"].shape[-1]
