@@ -77,7 +77,7 @@ class Config(eqx.Module):
     shared_trunk: bool = static(False)
     anneal_lr: bool = static(False)
     normalize_obs: bool = static(False)
-    normalize_advantages: bool = static(True)
+    normalize_advantages: bool = static(True)  # standardize ψ over the batch's used steps
 
     lr: jax.Array = hyperparameter(1e-3)
     gamma: jax.Array = hyperparameter(0.99)
@@ -240,10 +240,8 @@ def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
         traj.done,
         config.gae_lambda,
     )
-    if config.psi == "reward_to_go_baseline" or config.psi in BOOTSTRAPPED:
-        target = psi + traj.value  # reward-to-go, λ-return, or r + γ V(s')
-    else:
-        target = psi
+    # The critic's target: the reward-to-go, the λ-return, or r + γ V(s') (unused without one).
+    target = psi + traj.value if config.uses_critic else psi
     weight = finished_episodes(traj.done) if config.monte_carlo else jnp.ones_like(psi)
     batch = rollout.flatten(Batch(traj.obs, traj.action, psi, target, weight))
 

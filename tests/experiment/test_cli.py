@@ -127,6 +127,9 @@ def test_ctrl_c_keeps_finished_chunks(tmp_path):
         [sys.executable, "-m", "purerl.cli", "train", "ppo", "--set", "total_timesteps=2000000",
          "--chunk", "8", "--no-progress", "--out", str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # as from a terminal: a suite started in the background inherits SIGINT ignored,
+        # and Python then installs no KeyboardInterrupt handler
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     deadline = time.time() + 300
     metrics = None
