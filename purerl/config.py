@@ -103,6 +103,28 @@ def require_choice(config: eqx.Module, field: str, allowed) -> None:
     require(config, field, getattr(config, field) in allowed, f"must be one of {allowed}")
 
 
+def require_one_update(config: eqx.Module) -> None:
+    """``total_timesteps`` must cover at least one update of ``steps_per_update`` steps."""
+    steps = config.steps_per_update
+    require(
+        config,
+        "total_timesteps",
+        config.total_timesteps >= steps,
+        f"must be at least num_envs * num_steps = {steps}",
+    )
+
+
+def require_divides_batch(config: eqx.Module, field: str) -> None:
+    """A static count (minibatches) must divide the batch ``num_envs * num_steps``."""
+    batch = config.num_envs * config.num_steps
+    require(
+        config,
+        field,
+        batch % getattr(config, field) == 0,
+        f"must divide the batch num_envs * num_steps = {batch}",
+    )
+
+
 def require_hidden_sizes(config: eqx.Module, field: str = "hidden_sizes") -> None:
     sizes = getattr(config, field)
     ok = len(sizes) > 0 and all(isinstance(h, int) and h > 0 for h in sizes)

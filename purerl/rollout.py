@@ -15,6 +15,7 @@ import jax.numpy as jnp
 
 from purerl import envs, normalize
 from purerl.envs import episode_stats
+from purerl.kernels import returns
 from purerl.kernels.distributions import CATEGORICAL, DIAG_GAUSSIAN, DistributionOps
 from purerl.nets import ActorCritic
 
@@ -50,13 +51,22 @@ def distribution(env: envs.Environment) -> DistributionOps:
     return CATEGORICAL if envs.is_discrete(env) else DIAG_GAUSSIAN
 
 
-def reset(env: envs.Environment, key: jax.Array, num_envs: int, stats) -> Carry:
-    """Fresh episodes in every environment; ``stats`` keeps its window, drops running sums."""
+def reset(
+    env: envs.Environment,
+    key: jax.Array,
+    num_envs: int,
+    stats: episode_stats.EpisodeStats | None = None,
+) -> Carry:
+    """Fresh episodes in every environment. ``stats`` keeps its window and drops its running
+    sums; without it the statistics start empty."""
     obs, env_state = jax.vmap(env.reset)(jax.random.split(key, num_envs))
-    stats = stats._replace(
-        running_return=jnp.zeros_like(stats.running_return),
-        running_length=jnp.zeros_like(stats.running_length),
-    )
+    if stats is None:
+        stats = episode_stats.init(num_envs)
+    else:
+        stats = stats._replace(
+            running_return=jnp.zeros_like(stats.running_return),
+            running_length=jnp.zeros_like(stats.running_length),
+        )
     return Carry(env_state, obs, stats)
 
 
@@ -117,6 +127,21 @@ def per_env(kernel, *args, **kwargs):
 def discount(traj: Transition, gamma: jax.Array) -> jax.Array:
     """γ, or 0 where the transition terminated the episode: ``[T, N]``."""
     return gamma * (1.0 - traj.terminated.astype(jnp.float32))
+
+
+def gae(traj: Transition, v_next: jax.Array, gamma: jax.Array, lambda_: jax.Array) -> jax.Array:
+    """GAE(λ) advantages ``[T, N]`` of a rollout, per environment (``returns.gae``)."""
+    return per_env(
+        returns.gae, traj.reward, discount(traj, gamma), traj.value, v_next, lambda_,
+        traj.truncated,
+    )  # fmt: skip
+
+
+def update_normalizer(
+    normalizer: normalize.NormalizerState, traj: Transition, enabled: bool
+) -> normalize.NormalizerState:
+    """Merge the rollout's raw observations into the running moments, if ``enabled``."""
+    return normalize.update(normalizer, traj.final_obs) if enabled else normalizer
 
 
 def record(stats, traj: Transition):

@@ -46,6 +46,7 @@ from purerl.config import (
     require,
     require_choice,
     require_hidden_sizes,
+    require_one_update,
     require_positive_int,
     require_range,
     static,
@@ -107,12 +108,7 @@ class Config(eqx.Module):
             self, "num_envs", "num_steps", "gradient_steps", "total_timesteps", "buffer_size",
             "batch_size", "learning_starts", "target_update_interval", "n_step",
         )  # fmt: skip
-        require(
-            self,
-            "total_timesteps",
-            self.total_timesteps >= self.steps_per_update,
-            f"must be at least num_envs * num_steps = {self.steps_per_update}",
-        )
+        require_one_update(self)
         require(
             self,
             "buffer_size",

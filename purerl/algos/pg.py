@@ -43,9 +43,9 @@ from purerl import envs, normalize, optim, rollout
 from purerl.config import (
     env_kwargs_field,
     hyperparameter,
-    require,
     require_choice,
     require_hidden_sizes,
+    require_one_update,
     require_positive_int,
     require_range,
     static,
@@ -92,12 +92,7 @@ class Config(eqx.Module):
         require_positive_int(self, "num_envs", "total_timesteps")
         if self.num_steps is not None:
             require_positive_int(self, "num_steps")
-        require(
-            self,
-            "total_timesteps",
-            self.total_timesteps >= self.steps_per_update,
-            f"must be at least num_envs * num_steps = {self.steps_per_update}",
-        )
+        require_one_update(self)
         require_hidden_sizes(self)
         require_choice(self, "activation", sorted(ACTIVATIONS))
         require_range(self, "lr", 0.0, low_open=True)
@@ -165,13 +160,13 @@ def init(config: Config, key: jax.Array) -> State:
     model = rollout.actor_critic(
         env, config.hidden_sizes, config.activation, config.shared_trunk, k_model
     )
-    obs, env_state = jax.vmap(env.reset)(jax.random.split(k_reset, config.num_envs))
+    carry = rollout.reset(env, k_reset, config.num_envs)
     return State(
         model=model,
         opt_state=_optimizer(config).init(eqx.filter(model, eqx.is_array)),
-        env_state=env_state,
-        obs=obs,
-        stats=episode_stats.init(config.num_envs),
+        env_state=carry.env_state,
+        obs=carry.obs,
+        stats=carry.stats,
         normalizer=normalize.init(env.observation_shape),
         update_step=jnp.zeros((), jnp.int32),
         key=key,
@@ -252,9 +247,7 @@ def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
     updates, opt_state = tx.update(grads, state.opt_state, eqx.filter(state.model, eqx.is_array))
     model = eqx.apply_updates(state.model, updates)
 
-    normalizer = state.normalizer
-    if config.normalize_obs:
-        normalizer = normalize.update(normalizer, traj.final_obs)
+    normalizer = rollout.update_normalizer(state.normalizer, traj, config.normalize_obs)
     stats = rollout.record(carry.stats, traj)
     update_step = state.update_step + 1
     metrics = {

@@ -41,15 +41,16 @@ from purerl import envs, normalize, optim, rollout
 from purerl.config import (
     env_kwargs_field,
     hyperparameter,
-    require,
     require_choice,
+    require_divides_batch,
     require_hidden_sizes,
+    require_one_update,
     require_positive_int,
     require_range,
     static,
 )
 from purerl.envs import episode_stats
-from purerl.kernels import policy, returns
+from purerl.kernels import policy
 from purerl.nets import ACTIVATIONS, ActorCritic
 
 OBJECTIVES = ("clip", "kl_fixed", "kl_adaptive", "none", "clip_kl")
@@ -90,18 +91,8 @@ class Config(eqx.Module):
         require_positive_int(
             self, "num_envs", "num_steps", "total_timesteps", "num_epochs", "num_minibatches"
         )
-        require(
-            self,
-            "total_timesteps",
-            self.total_timesteps >= self.num_envs * self.num_steps,
-            f"must be at least num_envs * num_steps = {self.num_envs * self.num_steps}",
-        )
-        require(
-            self,
-            "num_minibatches",
-            (self.num_envs * self.num_steps) % self.num_minibatches == 0,
-            f"must divide the batch num_envs * num_steps = {self.num_envs * self.num_steps}",
-        )
+        require_one_update(self)
+        require_divides_batch(self, "num_minibatches")
         require_hidden_sizes(self)
         require_choice(self, "activation", sorted(ACTIVATIONS))
         require_choice(self, "objective", OBJECTIVES)
@@ -168,13 +159,13 @@ def init(config: Config, key: jax.Array) -> State:
     model = rollout.actor_critic(
         env, config.hidden_sizes, config.activation, config.shared_trunk, k_model
     )
-    obs, env_state = jax.vmap(env.reset)(jax.random.split(k_reset, config.num_envs))
+    carry = rollout.reset(env, k_reset, config.num_envs)
     return State(
         model=model,
         opt_state=_optimizer(config).init(eqx.filter(model, eqx.is_array)),
-        env_state=env_state,
-        obs=obs,
-        stats=episode_stats.init(config.num_envs),
+        env_state=carry.env_state,
+        obs=carry.obs,
+        stats=carry.stats,
         normalizer=normalize.init(env.observation_shape),
         kl_beta=config.kl_beta,
         update_step=jnp.zeros((), jnp.int32),
@@ -242,15 +233,7 @@ def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
         config.num_steps,
         state.normalizer if config.normalize_obs else None,
     )
-    advantage = rollout.per_env(
-        returns.gae,
-        traj.reward,
-        rollout.discount(traj, config.gamma),
-        traj.value,
-        v_next,
-        config.gae_lambda,
-        traj.truncated,
-    )
+    advantage = rollout.gae(traj, v_next, config.gamma, config.gae_lambda)
     batch = rollout.flatten(
         Batch(traj.obs, traj.action, traj.logp, traj.value, traj.dist_params, advantage,
               advantage + traj.value),
@@ -284,9 +267,7 @@ def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
         kl_beta = policy.adaptive_kl_coefficient(
             kl_beta, metrics["kl"], config.kl_target, config.kl_adapt_factor
         )
-    normalizer = state.normalizer
-    if config.normalize_obs:
-        normalizer = normalize.update(normalizer, traj.final_obs)
+    normalizer = rollout.update_normalizer(state.normalizer, traj, config.normalize_obs)
     stats = rollout.record(carry.stats, traj)
     update_step = state.update_step + 1
     metrics = {

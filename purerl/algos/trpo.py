@@ -38,15 +38,16 @@ from purerl import envs, normalize, optim, rollout
 from purerl.config import (
     env_kwargs_field,
     hyperparameter,
-    require,
     require_choice,
+    require_divides_batch,
     require_hidden_sizes,
+    require_one_update,
     require_positive_int,
     require_range,
     static,
 )
 from purerl.envs import episode_stats
-from purerl.kernels import policy, returns, trust_region
+from purerl.kernels import policy, trust_region
 from purerl.nets import ACTIVATIONS, ActorCritic
 
 METHODS = ("natural", "penalized")
@@ -91,18 +92,8 @@ class Config(eqx.Module):
             self, "num_envs", "num_steps", "total_timesteps", "cg_iters", "fvp_subsample",
             "line_search_steps", "policy_epochs", "vf_epochs", "vf_minibatches",
         )  # fmt: skip
-        require(
-            self,
-            "total_timesteps",
-            self.total_timesteps >= self.batch_size,
-            f"must be at least num_envs * num_steps = {self.batch_size}",
-        )
-        require(
-            self,
-            "vf_minibatches",
-            self.batch_size % self.vf_minibatches == 0,
-            f"must divide the batch num_envs * num_steps = {self.batch_size}",
-        )
+        require_one_update(self)
+        require_divides_batch(self, "vf_minibatches")
         require_hidden_sizes(self)
         require_choice(self, "activation", sorted(ACTIVATIONS))
         require_range(self, "max_kl", 0.0, low_open=True)
@@ -168,15 +159,15 @@ def init(config: Config, key: jax.Array) -> State:
     key, k_model, k_reset = jax.random.split(key, 3)
     model = rollout.actor_critic(env, config.hidden_sizes, config.activation, False, k_model)
     theta, _ = ravel_pytree(_actor(model))
-    obs, env_state = jax.vmap(env.reset)(jax.random.split(k_reset, config.num_envs))
+    carry = rollout.reset(env, k_reset, config.num_envs)
     return State(
         model=model,
         value_opt_state=_value_optimizer(config).init(_critic(model)),
         policy_opt_state=_policy_optimizer(config).init(theta),
         penalty=config.penalty_init,
-        env_state=env_state,
-        obs=obs,
-        stats=episode_stats.init(config.num_envs),
+        env_state=carry.env_state,
+        obs=carry.obs,
+        stats=carry.stats,
         normalizer=normalize.init(env.observation_shape),
         update_step=jnp.zeros((), jnp.int32),
         key=key,
@@ -226,7 +217,7 @@ def _natural_step(config: Config, surrogate, mean_kl, fisher_kl, theta):
         "step_fraction": search.step_fraction,
         "grad_norm": jnp.linalg.norm(g),
     }
-    return search.params, metrics
+    return search.params, search.kl, search.improvement, metrics
 
 
 def _penalized_steps(config: Config, surrogate, mean_kl, theta, opt_state, penalty):
@@ -286,15 +277,7 @@ def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
         config.num_steps,
         state.normalizer if config.normalize_obs else None,
     )
-    advantage = rollout.per_env(
-        returns.gae,
-        traj.reward,
-        rollout.discount(traj, config.gamma),
-        traj.value,
-        v_next,
-        config.gae_lambda,
-        traj.truncated,
-    )
+    advantage = rollout.gae(traj, v_next, config.gamma, config.gae_lambda)
     target = rollout.flatten(advantage + traj.value)
     batch = rollout.flatten(
         PolicyBatch(traj.obs, traj.action, traj.logp, traj.dist_params, advantage)
@@ -311,24 +294,23 @@ def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
         # products cost a fraction of the batch; the line search checks the full-batch KL.
         sub = jax.tree.map(lambda x: x[:: config.fvp_subsample], batch)
         _, fisher_kl, _ = _policy_functions(dist, unravel, sub)
-        new_theta, step_metrics = _natural_step(config, surrogate, mean_kl, fisher_kl, theta)
+        new_theta, kl, improvement, step_metrics = _natural_step(
+            config, surrogate, mean_kl, fisher_kl, theta
+        )  # the line search already measured the KL and the improvement of its step
     else:
         new_theta, policy_opt_state, step_metrics = _penalized_steps(
             config, surrogate, mean_kl, theta, policy_opt_state, penalty
         )
-    kl = mean_kl(new_theta)
-    if config.method == "penalized":
+        kl = mean_kl(new_theta)
         penalty = trust_region.dual_ascent(penalty, kl, config.max_kl, config.dual_lr)
-    improvement = surrogate(new_theta) - surrogate(theta)
+        improvement = surrogate(new_theta) - surrogate(theta)
     entropy = jnp.mean(jax.vmap(dist.entropy)(dist_params(new_theta)))
     model = eqx.tree_at(lambda m: (m.actor_trunk, m.policy_head), state.model, unravel(new_theta))
     model, value_opt_state, value_loss = _fit_value(
         config, model, state.value_opt_state, batch.obs, target, k_value
     )
 
-    normalizer = state.normalizer
-    if config.normalize_obs:
-        normalizer = normalize.update(normalizer, traj.final_obs)
+    normalizer = rollout.update_normalizer(state.normalizer, traj, config.normalize_obs)
     stats = rollout.record(carry.stats, traj)
     update_step = state.update_step + 1
     metrics = {
