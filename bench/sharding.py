@@ -24,7 +24,7 @@ from purerl.algos import ppo
 from purerl.experiment import sweep
 seeds, steps = int(sys.argv[1]), int(sys.argv[2])
 r = sweep(ppo, ppo.Config(total_timesteps=steps), seeds=seeds)
-total = seeds * r.config.num_updates * r.config.batch_size
+total = seeds * r.config.num_updates * r.config.steps_per_update
 print(json.dumps({"devices": len(jax.devices()), "compile_s": r.compile_s, "run_s": r.run_s,
                   "steps_per_s": total / r.run_s,
                   "final_return": float(r.metrics["episode_return"][..., -1].mean())}))

@@ -25,10 +25,17 @@ class Buffer(NamedTuple):
     size: jax.Array  # int32 number of items held (≤ capacity)
 
 
+class Priorities(NamedTuple):
+    """The sampling weights of a prioritized buffer, apart from its items: what changes
+    during a sequence of gradient steps (the items stay read-only)."""
+
+    values: jax.Array  # [capacity] p_i = |δ_i| + ε (0 for empty slots)
+    largest: jax.Array  # the largest priority seen so far; new items get it
+
+
 class PrioritizedBuffer(NamedTuple):
     buffer: Buffer
-    priorities: jax.Array  # [capacity] p_i = |δ_i| + ε (0 for empty slots)
-    max_priority: jax.Array
+    priorities: Priorities
 
 
 def capacity(buffer: Buffer) -> int:
@@ -84,9 +91,8 @@ def in_order(buffer: Buffer) -> tuple[Any, jax.Array]:
 
 
 def prioritized_init(item: Any, capacity: int) -> PrioritizedBuffer:
-    return PrioritizedBuffer(
-        init(item, capacity), jnp.zeros(capacity, jnp.float32), jnp.ones((), jnp.float32)
-    )
+    priorities = Priorities(jnp.zeros(capacity, jnp.float32), jnp.ones((), jnp.float32))
+    return PrioritizedBuffer(init(item, capacity), priorities)
 
 
 def prioritized_add(
@@ -97,17 +103,18 @@ def prioritized_add(
     ``sampleable`` ``[B]`` (optional): False gives an item priority 0, so it is never drawn.
     """
     slots = _slots(state.buffer, _batch_size(items))
-    new = state.max_priority
+    new = state.priorities.largest
     if sampleable is not None:
         new = new * sampleable.astype(jnp.float32)
-    priorities = state.priorities.at[slots].set(new)
-    return state._replace(buffer=add(state.buffer, items), priorities=priorities)
+    priorities = state.priorities._replace(values=state.priorities.values.at[slots].set(new))
+    return PrioritizedBuffer(add(state.buffer, items), priorities)
 
 
 def sampling_probabilities(state: PrioritizedBuffer, alpha: jax.Array) -> jax.Array:
     """P(i) = p_i^α / Σ_k p_k^α over the items held (0 for empty slots)  → ``[capacity]``."""
-    held = jnp.arange(state.priorities.shape[0]) < state.buffer.size
-    scaled = jnp.where(held, jnp.power(jnp.maximum(state.priorities, 1e-12), alpha), 0.0)
+    values = state.priorities.values
+    held = jnp.arange(values.shape[0]) < state.buffer.size
+    scaled = jnp.where(held, jnp.power(jnp.maximum(values, 1e-12), alpha), 0.0)
     return scaled / jnp.maximum(jnp.sum(scaled), 1e-30)
 
 
@@ -129,7 +136,8 @@ def update_priorities(
     """p_i ← |δ_i| + ε for the sampled ``indices`` (a later duplicate wins)."""
     chex.assert_equal_shape([indices, td_error])
     new = jnp.abs(td_error) + eps
-    return state._replace(
-        priorities=state.priorities.at[indices].set(new),
-        max_priority=jnp.maximum(state.max_priority, jnp.max(new)),
+    priorities = Priorities(
+        values=state.priorities.values.at[indices].set(new),
+        largest=jnp.maximum(state.priorities.largest, jnp.max(new)),
     )
+    return state._replace(priorities=priorities)

@@ -1,20 +1,51 @@
 """Helpers shared by every algorithm's ``Config``.
 
 A ``Config`` is an ``equinox.Module``: fields that fix shapes or control flow are static
-(``static(...)``), continuous hyperparameters are float32 array leaves
-(``hyperparameter(...)``) so that ``jax.vmap(train, in_axes=(sweep_axes(config), 0))``
-sweeps them inside one compiled program. Validation runs in ``__check_init__`` — in
-Python, before any tracing — and raises ``ValueError`` naming the field and the rule.
+(``static``, ``count``, ``choice``, ``sizes``), continuous hyperparameters are float32 array
+leaves (``hyperparameter``) so that ``jax.vmap(train, in_axes=(sweep_axes(config), 0))``
+sweeps them inside one compiled program. Each field carries its own rule (a range, a set
+of choices, "a positive int"); ``validate(config)`` — the first line of every
+``__check_init__`` — checks them all in Python, before any tracing, and raises
+``ValueError`` naming the field and the rule. Rules between fields are checked after it
+with ``require``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+
+class Range(NamedTuple):
+    """The values a hyperparameter may take (every element, when it is batched)."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    allow_inf: bool = False
+
+    def describe(self) -> str:
+        kind = "not NaN" if self.allow_inf else "finite"
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'>' if self.low_open else '>='} {self.low}")
+        if self.high is not None:
+            parts.append(f"{'<' if self.high_open else '<='} {self.high}")
+        return f"must be {kind}" + (" and " + " and ".join(parts) if parts else "")
+
+    def holds(self, value: np.ndarray) -> bool:
+        ok = bool(np.all(~np.isnan(value) if self.allow_inf else np.isfinite(value)))
+        if self.low is not None:
+            ok &= bool(np.all(value > self.low) if self.low_open else np.all(value >= self.low))
+        if self.high is not None:
+            ok &= bool(np.all(value < self.high) if self.high_open else np.all(value <= self.high))
+        return ok
 
 
 def _as_float(x: Any) -> jax.Array:
@@ -23,14 +54,49 @@ def _as_float(x: Any) -> jax.Array:
     return jnp.asarray(x, dtype=jnp.float32)
 
 
-def hyperparameter(default: float) -> Any:
-    """A continuous hyperparameter: a float32 array leaf (scalar, or batched for sweeps)."""
-    return eqx.field(default=default, converter=_as_float)
+def hyperparameter(
+    default: float,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    allow_inf: bool = False,
+) -> Any:
+    """A continuous hyperparameter: a float32 array leaf (scalar, or batched for sweeps),
+    whose every element must lie in the range (finite unless ``allow_inf``)."""
+    rule = Range(low, high, low_open, high_open, allow_inf)
+    return eqx.field(default=default, converter=_as_float, metadata={"range": rule})
 
 
 def static(default: Any) -> Any:
     """A field that fixes shapes or control flow: part of the compiled program's identity."""
     return eqx.field(default=default, static=True)
+
+
+def count(
+    default: int | None, minimum: int = 1, optional: bool = False, divides_batch: bool = False
+) -> Any:
+    """A static int ≥ ``minimum`` (``None`` allowed when ``optional``); with
+    ``divides_batch`` it must also divide the batch ``num_envs * num_steps`` (minibatches)."""
+    rule = (minimum, optional)
+    metadata = {"count": rule, "divides_batch": divides_batch}
+    return eqx.field(default=default, static=True, metadata=metadata)
+
+
+def environment(default: str) -> Any:
+    """An environment id (static) that ``purerl.envs.make`` knows."""
+    return eqx.field(default=default, static=True, metadata={"env_id": True})
+
+
+def choice(default: str, options: tuple[str, ...]) -> Any:
+    """A static field that must be one of ``options``."""
+    return eqx.field(default=default, static=True, metadata={"choices": tuple(options)})
+
+
+def sizes(default: tuple[int, ...]) -> Any:
+    """Layer widths: a non-empty tuple of positive ints (static)."""
+    return eqx.field(default=default, static=True, converter=tuple, metadata={"sizes": True})
 
 
 def _freeze(kwargs: Any) -> tuple[tuple[str, Any], ...]:
@@ -65,42 +131,42 @@ def require(config: eqx.Module, field: str, ok: bool, rule: str) -> None:
         raise ValueError(f"{config_name(config)}.{field} {rule}, got {shown!r}")
 
 
-def require_range(
-    config: eqx.Module,
-    field: str,
-    low: float | None = None,
-    high: float | None = None,
-    *,
-    low_open: bool = False,
-    high_open: bool = False,
-    allow_inf: bool = False,
-) -> None:
-    """Check every element of a (possibly batched) hyperparameter lies in the range."""
-    value = concrete(getattr(config, field))
-    if value is None:
-        return
-    ok = bool(np.all(~np.isnan(value) if allow_inf else np.isfinite(value)))
-    parts = []
-    if low is not None:
-        ok &= bool(np.all(value > low) if low_open else np.all(value >= low))
-        parts.append(f"{'>' if low_open else '>='} {low}")
-    if high is not None:
-        ok &= bool(np.all(value < high) if high_open else np.all(value <= high))
-        parts.append(f"{'<' if high_open else '<='} {high}")
-    kind = "not NaN" if allow_inf else "finite"
-    require(config, field, ok, f"must be {kind} and " + " and ".join(parts) if parts else kind)
+def _check_field(config: eqx.Module, field: dataclasses.Field) -> None:
+    name, meta, value = field.name, field.metadata, getattr(config, field.name)
+    if "env_id" in meta:
+        from purerl import envs
+
+        envs.check_env_id(value, field=f"{config_name(config)}.{name}")
+    elif "range" in meta:
+        rule = meta["range"]
+        array = concrete(value)
+        if array is not None:
+            require(config, name, rule.holds(array), rule.describe())
+    elif "count" in meta:
+        minimum, optional = meta["count"]
+        if value is None and optional:
+            return
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+        rule = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        require(config, name, ok, f"must be {rule}" + (" or None" if optional else ""))
+        if meta["divides_batch"]:
+            require_divides_batch(config, name)
+    elif "choices" in meta:
+        require(config, name, value in meta["choices"], f"must be one of {meta['choices']}")
+    elif "sizes" in meta:
+        ok = len(value) > 0 and all(isinstance(h, int) and h > 0 for h in value)
+        require(config, name, ok, "must be a non-empty tuple of positive ints")
 
 
-def require_positive_int(config: eqx.Module, *fields: str) -> None:
-    for field in fields:
-        value = getattr(config, field)
-        require(config, field, isinstance(value, int) and value >= 1, "must be a positive int")
+def validate(config: eqx.Module) -> None:
+    """Check every field's own rule, in declaration order (see the module docstring), then
+    that ``total_timesteps`` covers at least one update (for configs that count both).
 
-
-def require_choice(config: eqx.Module, field: str, allowed) -> None:
-    """Check a static field is one of ``allowed``."""
-    allowed = tuple(allowed)
-    require(config, field, getattr(config, field) in allowed, f"must be one of {allowed}")
+    Assign it as ``__check_init__ = validate`` where a Config needs no other rule."""
+    for field in dataclasses.fields(config):
+        _check_field(config, field)
+    if hasattr(config, "total_timesteps") and hasattr(config, "steps_per_update"):
+        require_one_update(config)
 
 
 def require_one_update(config: eqx.Module) -> None:
@@ -125,10 +191,22 @@ def require_divides_batch(config: eqx.Module, field: str) -> None:
     )
 
 
-def require_hidden_sizes(config: eqx.Module, field: str = "hidden_sizes") -> None:
-    sizes = getattr(config, field)
-    ok = len(sizes) > 0 and all(isinstance(h, int) and h > 0 for h in sizes)
-    require(config, field, ok, "must be a non-empty tuple of positive ints")
+# The size properties of a Config, defined once and assigned in each class body
+# (``num_updates = num_updates_property``): shared by name, not inherited.
+
+
+def _steps_per_update(self) -> int:
+    return self.num_envs * self.num_steps
+
+
+def _num_updates(self) -> int:
+    return self.total_timesteps // self.steps_per_update
+
+
+steps_per_update_property = property(_steps_per_update, doc="Environment steps per update: N × T.")
+num_updates_property = property(
+    _num_updates, doc="Whole updates in the budget: total_timesteps // steps_per_update."
+)
 
 
 def sweep_axes(config: eqx.Module) -> eqx.Module:

@@ -1,8 +1,11 @@
-"""The optimizer every gradient-based algorithm uses: global-norm clipping, then Adam, with an
-optional linear decay of the learning rate to zero."""
+"""The optimizer every gradient-based algorithm uses — global-norm clipping, then Adam, with
+an optional linear decay of the learning rate to zero — and one gradient step of it."""
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optax
@@ -32,3 +35,31 @@ def clipped_adam(
         optax.scale_by_adam(eps=eps),
         optax.scale_by_learning_rate(learning_rate),
     )
+
+
+class Learner(NamedTuple):
+    """A model (any pytree; an equinox module's non-array fields are left alone) and its
+    optimizer state: the carry of a sequence of gradient steps."""
+
+    model: Any
+    opt_state: Any
+
+
+def apply(
+    tx: optax.GradientTransformation,
+    learner: Learner,
+    grads: Any,
+    active: jax.Array | None = None,
+) -> Learner:
+    """One optimizer step: ``tx``'s update of ``grads`` added to the model.
+
+    ``active`` (a traced bool, e.g. "learning has started") switches the step off where it
+    is False: the model and the optimizer state stay as they were. Under ``vmap`` a
+    ``lax.cond`` would compute the step anyway, so it is computed and masked.
+    """
+    params = eqx.filter(learner.model, eqx.is_array)
+    updates, opt_state = tx.update(grads, learner.opt_state, params)
+    if active is not None:
+        updates = jax.tree.map(lambda u: jnp.where(active, u, 0.0), updates)
+        opt_state = jax.tree.map(lambda n, o: jnp.where(active, n, o), opt_state, learner.opt_state)
+    return Learner(eqx.apply_updates(learner.model, updates), opt_state)

@@ -1,54 +1,56 @@
-"""On-policy collection shared by the policy-gradient algorithms (PG, A2C, TRPO, PPO).
+"""One collector for every policy, and evaluation of whole episodes inside the program.
 
-``collect`` runs an actor-critic policy for ``num_steps`` steps in every environment of a
-vectorized batch and returns time-major ``[T, N]`` transitions, with the value of the
-observation each transition reached — the *final* observation, before any automatic reset,
-where an episode ended — so that truncated episodes bootstrap correctly.
+A policy is a function ``act(obs, key) -> (action, extras)`` of ONE observation and one
+key (the collector ``vmap``s it over environments): a stochastic actor-critic returns its
+log-probability and value as extras, an ε-greedy Q-network or a deterministic actor with
+exploration noise returns none (``{}``). ``collect`` runs it for ``num_steps`` steps in
+every environment of a batch and returns time-major ``[T, N]`` transitions; where an
+episode ended, ``final_obs`` is the observation it reached — before the automatic reset —
+so that truncated episodes can bootstrap from it. Continuous actions are clipped to the
+action box only when sent to the environment; the stored action is the policy's.
+
+``evaluate`` runs ``num_episodes`` whole episodes of a (usually deterministic) policy and
+returns their undiscounted returns.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from purerl import envs, normalize
+from purerl import envs
 from purerl.envs import episode_stats
-from purerl.kernels import returns
-from purerl.kernels.distributions import CATEGORICAL, DIAG_GAUSSIAN, DistributionOps
-from purerl.nets import ActorCritic
+
+Policy = Callable[[jax.Array, jax.Array], tuple[jax.Array, Any]]
 
 
 class Carry(NamedTuple):
     """What a rollout continues from: ``[N]``-batched environment state and observations."""
 
     env_state: Any
-    obs: jax.Array  # raw observations
+    obs: jax.Array
     stats: episode_stats.EpisodeStats
 
 
 class Transition(NamedTuple):
-    obs: jax.Array  # policy input (normalized if a normalizer was given)
-    action: jax.Array
-    logp: jax.Array
-    value: jax.Array
-    dist_params: Any
+    """One step in every environment; ``collect`` stacks them ``[T, N, ...]``."""
+
+    obs: jax.Array  # the observation the action was chosen in
+    action: jax.Array  # the policy's action (before clipping to the box)
     reward: jax.Array
     terminated: jax.Array
     truncated: jax.Array
-    final_obs: jax.Array  # raw observation the transition reached (before any reset)
-    ep_return: jax.Array
+    final_obs: jax.Array  # the observation the transition reached (before any reset)
+    ep_return: jax.Array  # return of the episode ending here (meaningful where done)
     ep_length: jax.Array
+    extras: Any  # what the policy returned besides the action
 
     @property
     def done(self) -> jax.Array:
         return jnp.logical_or(self.terminated, self.truncated)
-
-
-def distribution(env: envs.Environment) -> DistributionOps:
-    """Categorical for discrete action spaces, diagonal Gaussian for boxes."""
-    return CATEGORICAL if envs.is_discrete(env) else DIAG_GAUSSIAN
 
 
 def reset(
@@ -70,52 +72,98 @@ def reset(
     return Carry(env_state, obs, stats)
 
 
+def _step_all(env: envs.Environment, act: Policy, env_state, obs, key):
+    """Every environment acts once: ``(action, extras, step outputs)``."""
+    k_act, k_env = jax.random.split(key)
+    n = obs.shape[0]
+    action, extras = jax.vmap(act)(obs, jax.random.split(k_act, n))
+    out = jax.vmap(env.step)(jax.random.split(k_env, n), env_state, envs.to_env_action(env, action))
+    return action, extras, out
+
+
 def collect(
-    env: envs.Environment,
-    model,
-    carry: Carry,
-    key: jax.Array,
-    num_steps: int,
-    normalizer: normalize.NormalizerState | None = None,
-) -> tuple[Transition, jax.Array, Carry]:
-    """Run ``model`` (obs ↦ (dist_params, value), with a ``value`` method) for ``num_steps``.
+    env: envs.Environment, act: Policy, carry: Carry, key: jax.Array, num_steps: int
+) -> tuple[Transition, Carry]:
+    """Run ``act`` for ``num_steps`` steps in every environment of ``carry``.
 
-    Gaussian actions are clipped to the action box only when sent to the environment; the
-    stored action is the sampled one. Returns ``(trajectory [T, N], V(s_{t+1}) [T, N],
-    carry)``.
+    Returns ``(transitions [T, N], carry)``. The episode statistics in the carry count the
+    running episodes; ``record`` moves the episodes that ended into its window.
     """
-    dist = distribution(env)
-    n = carry.obs.shape[0]
 
-    def policy_input(obs):
-        return obs if normalizer is None else normalize.apply(normalizer, obs)
-
-    def env_step(carry, step_key):
-        env_state, obs, stats = carry
-        k_act, k_env = jax.random.split(step_key)
-        x = policy_input(obs)
-        dist_params, value = jax.vmap(model)(x)
-        action = jax.vmap(dist.sample)(jax.random.split(k_act, n), dist_params)
-        logp = jax.vmap(dist.log_prob)(dist_params, action)
-        env_action = action
-        if not envs.is_discrete(env):
-            env_action = jnp.clip(action, env.action_space.low, env.action_space.high)
-        next_obs, env_state, reward, terminated, truncated, info = jax.vmap(env.step)(
-            jax.random.split(k_env, n), env_state, env_action
-        )
+    def env_step(carry: Carry, step_key):
+        action, extras, out = _step_all(env, act, carry.env_state, carry.obs, step_key)
+        next_obs, env_state, reward, terminated, truncated, info = out
         stats, ep_return, ep_length = episode_stats.step(
-            stats, reward, jnp.logical_or(terminated, truncated)
+            carry.stats, reward, jnp.logical_or(terminated, truncated)
         )
         transition = Transition(
-            x, action, logp, value, dist_params, reward, terminated, truncated,
-            info["final_obs"], ep_return, ep_length,
-        )  # fmt: skip
-        return Carry(env_state, next_obs, stats), transition
+            obs=carry.obs,
+            action=action,
+            reward=reward,
+            terminated=terminated,
+            truncated=truncated,
+            final_obs=info["final_obs"],
+            ep_return=ep_return,
+            ep_length=ep_length,
+            extras=extras,
+        )
+        return Carry(env_state=env_state, obs=next_obs, stats=stats), transition
 
     carry, traj = jax.lax.scan(env_step, carry, jax.random.split(key, num_steps))
-    flat_final = policy_input(traj.final_obs.reshape(-1, *traj.final_obs.shape[2:]))
-    v_next = jax.vmap(model.value)(flat_final).reshape(traj.reward.shape)
-    return traj, v_next, carry
+    return traj, carry
+
+
+def record(stats: episode_stats.EpisodeStats, traj: Transition) -> episode_stats.EpisodeStats:
+    """Push the episodes that ended during the rollout into the statistics window."""
+    return episode_stats.record(stats, traj.done, traj.ep_return, traj.ep_length)
+
+
+class _Episodes(NamedTuple):
+    env_state: Any
+    obs: jax.Array
+    returns: jax.Array  # [num_episodes] undiscounted return so far
+    running: jax.Array  # [num_episodes] the first episode has not ended yet
+    key: jax.Array
+    t: jax.Array
+
+
+def evaluate(env: envs.Environment, act: Policy, key: jax.Array, num_episodes: int) -> jax.Array:
+    """Undiscounted returns ``[num_episodes]`` of whole episodes of ``act``.
+
+    The episodes run side by side from fresh resets, each until it terminates or reaches
+    the environment's time limit (a truncation ends it too); steps after an episode's end
+    (the automatic reset's next episode) are not counted. The loop stops as soon as every
+    episode has ended, at the latest after ``env.max_episode_steps`` steps. Pure, jittable
+    and vmappable.
+    """
+    k_reset, k_run = jax.random.split(key)
+    obs, env_state = jax.vmap(env.reset)(jax.random.split(k_reset, num_episodes))
+
+    def running(c: _Episodes):
+        return jnp.logical_and(jnp.any(c.running), c.t < env.max_episode_steps)
+
+    def step(c: _Episodes):
+        key, k_step = jax.random.split(c.key)
+        _, _, out = _step_all(env, act, c.env_state, c.obs, k_step)
+        next_obs, env_state, reward, terminated, truncated, _ = out
+        return _Episodes(
+            env_state=env_state,
+            obs=next_obs,
+            returns=c.returns + jnp.where(c.running, reward, 0.0),
+            running=c.running & ~(terminated | truncated),
+            key=key,
+            t=c.t + 1,
+        )
+
+    start = _Episodes(
+        env_state=env_state,
+        obs=obs,
+        returns=jnp.zeros(num_episodes, jnp.float32),
+        running=jnp.ones(num_episodes, bool),
+        key=k_run,
+        t=jnp.zeros((), jnp.int32),
+    )
+    return jax.lax.while_loop(running, step, start).returns
 
 
 def per_env(kernel, *args, **kwargs):
@@ -129,41 +177,6 @@ def discount(traj: Transition, gamma: jax.Array) -> jax.Array:
     return gamma * (1.0 - traj.terminated.astype(jnp.float32))
 
 
-def gae(traj: Transition, v_next: jax.Array, gamma: jax.Array, lambda_: jax.Array) -> jax.Array:
-    """GAE(λ) advantages ``[T, N]`` of a rollout, per environment (``returns.gae``)."""
-    return per_env(
-        returns.gae, traj.reward, discount(traj, gamma), traj.value, v_next, lambda_,
-        traj.truncated,
-    )  # fmt: skip
-
-
-def update_normalizer(
-    normalizer: normalize.NormalizerState, traj: Transition, enabled: bool
-) -> normalize.NormalizerState:
-    """Merge the rollout's raw observations into the running moments, if ``enabled``."""
-    return normalize.update(normalizer, traj.final_obs) if enabled else normalizer
-
-
-def record(stats, traj: Transition):
-    """Push the episodes that ended during the rollout into the statistics window."""
-    return episode_stats.record(stats, traj.done, traj.ep_return, traj.ep_length)
-
-
 def flatten(tree):
     """Merge the leading ``[T, N]`` axes of every leaf into one batch axis."""
     return jax.tree.map(lambda x: x.reshape(x.shape[0] * x.shape[1], *x.shape[2:]), tree)
-
-
-def actor_critic(env: envs.Environment, hidden_sizes, activation, shared_trunk, key) -> ActorCritic:
-    """An ``ActorCritic`` sized for ``env``: categorical head if discrete, Gaussian if not."""
-    discrete = envs.is_discrete(env)
-    action_size = env.action_space.n if discrete else env.action_space.shape[0]
-    return ActorCritic(
-        env.observation_shape[0],
-        action_size,
-        discrete,
-        tuple(hidden_sizes),
-        activation,
-        shared_trunk,
-        key=key,
-    )

@@ -67,7 +67,7 @@ def test_importance_weights_lie_in_0_1_with_maximum_1(seed, alpha, beta):
     assert np.all(w > 0) and np.all(w <= 1.0 + 1e-6)
     np.testing.assert_allclose(w.max(), 1.0, rtol=1e-6)
     # w_i ∝ (N P(i))^−β, here checked against a NumPy computation.
-    p = np.asarray(state.priorities)[:8] ** alpha
+    p = np.asarray(state.priorities.values)[:8] ** alpha
     p = p / p.sum()
     ref = (8 * p[np.asarray(indices)]) ** -beta
     np.testing.assert_allclose(w, ref / ref.max(), rtol=1e-4)
@@ -78,7 +78,7 @@ def test_prioritized_sampling_frequency_matches_priority_to_the_alpha():
     alpha, draws = 0.7, 200_000
     state = _prioritized(priorities)
     _, indices, _ = buffers.prioritized_sample(state, jax.random.key(1), draws, alpha, 0.4)
-    counts = np.bincount(np.asarray(indices), minlength=state.priorities.shape[0])
+    counts = np.bincount(np.asarray(indices), minlength=state.priorities.values.shape[0])
     expected = priorities**alpha / np.sum(priorities**alpha)
     freq = counts[: len(priorities)] / draws
     # Binomial standard error of each frequency, sqrt(p(1 − p)/draws) ≤ 0.0011; allow 5 sd.
@@ -89,9 +89,9 @@ def test_prioritized_sampling_frequency_matches_priority_to_the_alpha():
 
 def test_new_items_get_the_largest_priority_seen():
     state = _prioritized(np.array([0.5, 3.0, 1.0], np.float32))
-    assert float(state.max_priority) == 3.0
+    assert float(state.priorities.largest) == 3.0
     state = buffers.prioritized_add(state, _items(3, 2))
-    np.testing.assert_allclose(np.asarray(state.priorities)[3:5], 3.0)
+    np.testing.assert_allclose(np.asarray(state.priorities.values)[3:5], 3.0)
     state = buffers.update_priorities(state, jnp.array([0]), jnp.array([-7.0]), 0.01)
-    np.testing.assert_allclose(float(state.priorities[0]), 7.01, rtol=1e-6)
-    assert float(state.max_priority) == pytest.approx(7.01)
+    np.testing.assert_allclose(float(state.priorities.values[0]), 7.01, rtol=1e-6)
+    assert float(state.priorities.largest) == pytest.approx(7.01)

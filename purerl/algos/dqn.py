@@ -35,22 +35,10 @@ from typing import Any, NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
-from purerl import buffers, envs, optim
-from purerl.config import (
-    concrete,
-    env_kwargs_field,
-    hyperparameter,
-    require,
-    require_choice,
-    require_hidden_sizes,
-    require_one_update,
-    require_positive_int,
-    require_range,
-    static,
-)
+from purerl import buffers, envs, loop, optim, rollout
+from purerl import config as cfg
 from purerl.envs import episode_stats
 from purerl.kernels import value
 from purerl.nets import ACTIVATIONS, QNetwork
@@ -62,90 +50,66 @@ class Config(eqx.Module):
     """DQN hyperparameters. Defaults: CleanRL's CartPole DQN (10 envs here, one gradient
     step per 10 environment steps)."""
 
-    env_id: str = static("CartPole-v1")
-    env_kwargs: tuple = env_kwargs_field()
-    num_envs: int = static(10)
-    num_steps: int = static(1)  # vectorized environment steps per update
-    gradient_steps: int = static(1)  # minibatch steps per update
-    total_timesteps: int = static(500_000)
-    buffer_size: int = static(10_000)
-    batch_size: int = static(128)
-    learning_starts: int = static(10_000)  # environment steps before the first gradient step
-    target_update_interval: int = static(500)  # environment steps between target updates
-    hidden_sizes: tuple[int, ...] = eqx.field(default=(120, 84), static=True, converter=tuple)
-    activation: str = static("relu")
-    double: bool = static(False)
-    dueling: bool = static(False)
-    aggregation: str = static("mean")  # dueling: "mean" or "max"
-    prioritized: bool = static(False)
-    n_step: int = static(1)
-    loss: str = static("mse")
+    env_id: str = cfg.environment("CartPole-v1")
+    env_kwargs: tuple = cfg.env_kwargs_field()
+    num_envs: int = cfg.count(10)
+    num_steps: int = cfg.count(1)  # vectorized environment steps per update
+    gradient_steps: int = cfg.count(1)  # minibatch steps per update
+    total_timesteps: int = cfg.count(500_000)
+    buffer_size: int = cfg.count(10_000)
+    batch_size: int = cfg.count(128)
+    learning_starts: int = cfg.count(10_000)  # environment steps before the first gradient step
+    target_update_interval: int = cfg.count(500)  # environment steps between target updates
+    hidden_sizes: tuple[int, ...] = cfg.sizes((120, 84))
+    activation: str = cfg.choice("relu", tuple(sorted(ACTIVATIONS)))
+    double: bool = cfg.static(False)
+    dueling: bool = cfg.static(False)
+    aggregation: str = cfg.choice("mean", value.AGGREGATIONS)  # dueling: "mean" or "max"
+    prioritized: bool = cfg.static(False)
+    n_step: int = cfg.count(1)
+    loss: str = cfg.choice("mse", LOSSES)
     # Decay the learning rate linearly, by lr / (num_updates · gradient_steps) per gradient
     # step from the first one (after learning_starts): it ends at a few % of lr, not 0.
-    anneal_lr: bool = static(False)
+    anneal_lr: bool = cfg.static(False)
+    eval_every: int = cfg.count(0, minimum=0)  # updates between evaluations; 0: none
+    eval_episodes: int = cfg.count(10)
 
-    lr: jax.Array = hyperparameter(2.5e-4)
-    gamma: jax.Array = hyperparameter(0.99)
-    tau: jax.Array = hyperparameter(1.0)
-    epsilon_start: jax.Array = hyperparameter(1.0)
-    epsilon_end: jax.Array = hyperparameter(0.05)
-    exploration_fraction: jax.Array = hyperparameter(0.5)
-    max_grad_norm: jax.Array = hyperparameter(float("inf"))  # inf: no clipping (CleanRL)
-    huber_delta: jax.Array = hyperparameter(1.0)
-    per_alpha: jax.Array = hyperparameter(0.6)
-    per_beta_start: jax.Array = hyperparameter(0.4)
-    per_eps: jax.Array = hyperparameter(1e-6)
+    lr: jax.Array = cfg.hyperparameter(2.5e-4, 0.0, low_open=True)
+    gamma: jax.Array = cfg.hyperparameter(0.99, 0.0, 1.0)
+    tau: jax.Array = cfg.hyperparameter(1.0, 0.0, 1.0, low_open=True)
+    epsilon_start: jax.Array = cfg.hyperparameter(1.0, 0.0, 1.0)
+    epsilon_end: jax.Array = cfg.hyperparameter(0.05, 0.0, 1.0)
+    exploration_fraction: jax.Array = cfg.hyperparameter(0.5, 0.0, 1.0, low_open=True)
+    # inf: no clipping (CleanRL)
+    max_grad_norm: jax.Array = cfg.hyperparameter(float("inf"), 0.0, low_open=True, allow_inf=True)
+    huber_delta: jax.Array = cfg.hyperparameter(1.0, 0.0, low_open=True)
+    per_alpha: jax.Array = cfg.hyperparameter(0.6, 0.0)
+    per_beta_start: jax.Array = cfg.hyperparameter(0.4, 0.0, 1.0)
+    per_eps: jax.Array = cfg.hyperparameter(1e-6, 0.0, low_open=True)
 
     def __check_init__(self):
-        envs.check_env_id(self.env_id, field="dqn.Config.env_id")
-        require(
+        cfg.validate(self)
+        cfg.require(
             self,
             "env_id",
-            envs.is_discrete(_env(self)),
+            envs.is_discrete(envs.from_config(self)),
             "must have a discrete action space (DQN picks argmax_a Q(s, a))",
         )
-        require_positive_int(
-            self, "num_envs", "num_steps", "gradient_steps", "total_timesteps", "buffer_size",
-            "batch_size", "learning_starts", "target_update_interval", "n_step",
-        )  # fmt: skip
-        require_one_update(self)
-        require(
+        cfg.require(
             self,
             "buffer_size",
             self.buffer_size >= max(self.batch_size, self.num_envs),
             "must hold at least batch_size and num_envs items",
         )
-        require(
+        cfg.require(
             self,
             "target_update_interval",
             self.target_update_interval % self.steps_per_update == 0,
             f"must be a multiple of num_envs * num_steps = {self.steps_per_update}",
         )
-        require_hidden_sizes(self)
-        require_choice(self, "activation", sorted(ACTIVATIONS))
-        require_choice(self, "aggregation", value.AGGREGATIONS)
-        require_choice(self, "loss", LOSSES)
-        require_range(self, "lr", 0.0, low_open=True)
-        require_range(self, "gamma", 0.0, 1.0)
-        require_range(self, "tau", 0.0, 1.0, low_open=True)
-        require_range(self, "epsilon_start", 0.0, 1.0)
-        require_range(self, "epsilon_end", 0.0, 1.0)
-        require_range(self, "exploration_fraction", 0.0, 1.0, low_open=True)
-        norm = concrete(self.max_grad_norm)
-        positive = norm is None or bool(np.all(norm > 0))
-        require(self, "max_grad_norm", positive, "must be > 0 (inf: no clipping)")
-        require_range(self, "huber_delta", 0.0, low_open=True)
-        require_range(self, "per_alpha", 0.0)
-        require_range(self, "per_beta_start", 0.0, 1.0)
-        require_range(self, "per_eps", 0.0, low_open=True)
 
-    @property
-    def steps_per_update(self) -> int:
-        return self.num_envs * self.num_steps
-
-    @property
-    def num_updates(self) -> int:
-        return self.total_timesteps // self.steps_per_update
+    steps_per_update = cfg.steps_per_update_property
+    num_updates = cfg.num_updates_property
 
 
 class Transition(NamedTuple):
@@ -177,15 +141,9 @@ class State(NamedTuple):
     opt_state: Any
     replay: buffers.Buffer | buffers.PrioritizedBuffer
     window: Window
-    env_state: Any
-    obs: jax.Array
-    stats: episode_stats.EpisodeStats
+    rollout: rollout.Carry  # [num_envs] environments and their episode statistics
     env_steps: jax.Array
     key: jax.Array
-
-
-def _env(config: Config):
-    return envs.make(config.env_id, **dict(config.env_kwargs))
 
 
 def _optimizer(config: Config) -> optax.GradientTransformation:
@@ -204,41 +162,61 @@ def epsilon(config: Config, env_steps: jax.Array) -> jax.Array:
 
 
 def init(config: Config, key: jax.Array) -> State:
-    env = _env(config)
+    env = envs.from_config(config)
     key, k_model, k_reset = jax.random.split(key, 3)
     model = QNetwork(
         env.observation_shape[0], env.action_space.n, config.hidden_sizes, config.activation,
         config.dueling, config.aggregation, key=k_model,
     )  # fmt: skip
-    obs, env_state = jax.vmap(env.reset)(jax.random.split(k_reset, config.num_envs))
+    carry = rollout.reset(env, k_reset, config.num_envs)
+    obs = carry.obs
     item = Transition(obs[0], jnp.int32(0), 0.0, 0.0, obs[0], jnp.bool_(False))
     replay = (buffers.prioritized_init if config.prioritized else buffers.init)(
         item, config.buffer_size
     )
     n, N = config.n_step, config.num_envs
     window = Window(
-        jnp.zeros((n, *obs.shape)), jnp.zeros((n, N), jnp.int32), jnp.zeros((n, N)),
-        jnp.zeros((n, N)), jnp.zeros((n, N), bool), jnp.zeros((n, *obs.shape)),
-        jnp.zeros((), jnp.int32),
-    )  # fmt: skip
+        obs=jnp.zeros((n, *obs.shape)),
+        action=jnp.zeros((n, N), jnp.int32),
+        reward=jnp.zeros((n, N)),
+        discount=jnp.zeros((n, N)),
+        cut=jnp.zeros((n, N), bool),
+        next_obs=jnp.zeros((n, *obs.shape)),
+        filled=jnp.zeros((), jnp.int32),
+    )
     return State(
-        model, model, _optimizer(config).init(eqx.filter(model, eqx.is_array)), replay, window,
-        env_state, obs, episode_stats.init(N), jnp.zeros((), jnp.int32), key,
-    )  # fmt: skip
+        model=model,
+        target=model,
+        opt_state=_optimizer(config).init(eqx.filter(model, eqx.is_array)),
+        replay=replay,
+        window=window,
+        rollout=carry,
+        env_steps=jnp.zeros((), jnp.int32),
+        key=key,
+    )
+
+
+def greedy_policy(config: Config, state: State) -> rollout.Policy:
+    """act(obs, key) = argmax_a Q(obs, a), the first maximal action on ties."""
+    return lambda obs, key: (jnp.argmax(state.model(obs)).astype(jnp.int32), {})
 
 
 def _push(window: Window, step: Window) -> tuple[Window, Transition]:
     """Append one step to every environment's window; fold the oldest n-step transition."""
-    window = jax.tree.map(lambda w, s: jnp.concatenate([w[1:], s[None]]), window[:-1], step[:-1])
-    filled = jnp.minimum(step.filled, window[0].shape[0])
-    window = Window(*window, filled)
+    slide = lambda w, s: jnp.concatenate([w[1:], s[None]])  # noqa: E731
+    window = jax.tree.map(slide, window._replace(filled=None), step._replace(filled=None))
+    window = window._replace(filled=jnp.minimum(step.filled, window.reward.shape[0]))
     fold = jax.vmap(value.n_step_accumulate, in_axes=1)
     g, discount, k = fold(window.reward, window.discount, window.cut)
     env_index = jnp.arange(g.shape[0])
     transition = Transition(
-        window.obs[0], window.action[0], g, discount, window.next_obs[k - 1, env_index],
-        jnp.broadcast_to(filled == window.reward.shape[0], g.shape),
-    )  # fmt: skip
+        obs=window.obs[0],
+        action=window.action[0],
+        reward=g,
+        discount=discount,
+        next_obs=window.next_obs[k - 1, env_index],
+        valid=jnp.broadcast_to(window.filled == window.reward.shape[0], g.shape),
+    )
     return window, transition
 
 
@@ -259,16 +237,23 @@ def _act(config: Config, model: QNetwork, obs, key, eps):
     return jnp.where(explore, random, greedy)
 
 
+class _Collecting(NamedTuple):
+    rollout: rollout.Carry
+    replay: Any
+    window: Window
+    env_steps: jax.Array
+
+
 def _collect(config: Config, state: State, key):
     """``num_steps`` ε-greedy steps in every environment, each stored in the replay buffer."""
-    env = _env(config)
+    env = envs.from_config(config)
     N = config.num_envs
 
-    def env_step(carry, step_key):
+    def env_step(c: _Collecting, step_key):
         model = state.model
-        env_state, obs, stats, replay, window, env_steps = carry
+        env_state, obs, stats = c.rollout
         k_act, k_env = jax.random.split(step_key)
-        action = _act(config, model, obs, k_act, epsilon(config, env_steps))
+        action = _act(config, model, obs, k_act, epsilon(config, c.env_steps))
         next_obs, env_state, reward, terminated, truncated, info = jax.vmap(env.step)(
             jax.random.split(k_env, N), env_state, action
         )
@@ -277,13 +262,17 @@ def _collect(config: Config, state: State, key):
         stats = episode_stats.record(stats, done, ep_return, ep_length)
         step = Window(
             obs, action, reward, config.gamma * (1.0 - terminated.astype(jnp.float32)), done,
-            info["final_obs"], window.filled + 1,
+            info["final_obs"], c.window.filled + 1,
         )  # fmt: skip
-        window, transition = _push(window, step)
-        replay = _store(config, replay, transition)
-        return (env_state, next_obs, stats, replay, window, env_steps + N), None
+        window, transition = _push(c.window, step)
+        return _Collecting(
+            rollout=rollout.Carry(env_state, next_obs, stats),
+            replay=_store(config, c.replay, transition),
+            window=window,
+            env_steps=c.env_steps + N,
+        ), None
 
-    carry = (state.env_state, state.obs, state.stats, state.replay, state.window, state.env_steps)
+    carry = _Collecting(state.rollout, state.replay, state.window, state.env_steps)
     if config.num_steps == 1:  # the common case needs no inner loop
         return env_step(carry, key)[0]
     carry, _ = jax.lax.scan(env_step, carry, jax.random.split(key, config.num_steps))
@@ -311,6 +300,13 @@ def _loss(config: Config, model: QNetwork, target: QNetwork, batch: Transition, 
     return loss, (td, metrics)
 
 
+class _Learning(NamedTuple):
+    learner: optim.Learner
+    # Of a prioritized buffer only the priorities are carried: the items are read-only
+    # here, and carrying them through the scan made XLA copy the whole buffer every update.
+    priorities: buffers.Priorities | None
+
+
 def _learn(config: Config, state: State, replay, env_steps, key):
     """``gradient_steps`` minibatch steps from the replay buffer, applied only once
     ``learning_starts`` environment steps have been taken (before, they are computed and
@@ -323,65 +319,71 @@ def _learn(config: Config, state: State, replay, env_steps, key):
     beta_start = config.per_beta_start
     beta = beta_start + _fraction(config, env_steps, 1.0) * (1.0 - beta_start)
 
-    def gradient_step(carry, k):
-        # Only the priorities are carried: the transitions are read-only here, and carrying
-        # them through the scan made XLA copy the whole buffer every update.
-        model, opt_state, priorities = carry
+    def gradient_step(c: _Learning, k):
         if config.prioritized:
-            current = replay._replace(priorities=priorities[0], max_priority=priorities[1])
+            current = replay._replace(priorities=c.priorities)
             batch, indices, weights = buffers.prioritized_sample(
                 current, k, config.batch_size, config.per_alpha, beta
             )
         else:
             batch, _ = buffers.sample(replay, k, config.batch_size)
             weights = jnp.ones(config.batch_size)
-        (_, (td, metrics)), grads = grad_fn(model, batch, weights)
-        updates, new_opt_state = tx.update(grads, opt_state, eqx.filter(model, eqx.is_array))
-        updates = jax.tree.map(lambda u: jnp.where(ready, u, 0.0), updates)
-        model = eqx.apply_updates(model, updates)
-        opt_state = jax.tree.map(lambda n, o: jnp.where(ready, n, o), new_opt_state, opt_state)
+        (_, (td, metrics)), grads = grad_fn(c.learner.model, batch, weights)
+        learner = optim.apply(tx, c.learner, grads, active=ready)
+        priorities = c.priorities
         if config.prioritized:
-            td = jnp.where(ready, td, current.priorities[indices] - config.per_eps)
-            current = buffers.update_priorities(current, indices, td, config.per_eps)
-            priorities = (current.priorities, current.max_priority)
+            td = jnp.where(ready, td, priorities.values[indices] - config.per_eps)
+            priorities = buffers.update_priorities(current, indices, td, config.per_eps).priorities
         metrics = {**metrics, "grad_norm": optax.tree.norm(grads)}
-        return (model, opt_state, priorities), jax.tree.map(
-            lambda x: jnp.where(ready, x, 0.0), metrics
-        )
+        metrics = jax.tree.map(lambda x: jnp.where(ready, x, 0.0), metrics)
+        return _Learning(learner, priorities), metrics
 
-    priorities = (replay.priorities, replay.max_priority) if config.prioritized else ()
-    carry = (state.model, state.opt_state, priorities)
+    start = _Learning(
+        optim.Learner(state.model, state.opt_state),
+        replay.priorities if config.prioritized else None,
+    )
     keys = jax.random.split(key, config.gradient_steps)
-    (model, opt_state, priorities), metrics = jax.lax.scan(gradient_step, carry, keys)
+    done, metrics = jax.lax.scan(gradient_step, start, keys)
     if config.prioritized:
-        replay = replay._replace(priorities=priorities[0], max_priority=priorities[1])
-    return (model, opt_state, replay), jax.tree.map(jnp.mean, metrics)
+        replay = replay._replace(priorities=done.priorities)
+    return done.learner, replay, jax.tree.map(jnp.mean, metrics)
 
 
 def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
     """Collect ``num_envs × num_steps`` transitions, then learn (after ``learning_starts``)."""
     key, k_collect, k_learn = jax.random.split(state.key, 3)
-    env_state, obs, stats, replay, window, env_steps = _collect(config, state, k_collect)
-    (model, opt_state, replay), metrics = _learn(config, state, replay, env_steps, k_learn)
+    collected = _collect(config, state, k_collect)
+    env_steps = collected.env_steps
+    learner, replay, metrics = _learn(config, state, collected.replay, env_steps, k_learn)
 
     sync = env_steps % config.target_update_interval == 0
-    params, static_part = eqx.partition(model, eqx.is_array)
+    params, static_part = eqx.partition(learner.model, eqx.is_array)
     target_params = eqx.filter(state.target, eqx.is_array)
     mixed = optax.incremental_update(params, target_params, config.tau)
     target_params = jax.tree.map(lambda m, t: jnp.where(sync, m, t), mixed, target_params)
-    target = eqx.combine(target_params, static_part)
 
     metrics = {
         **metrics,
-        **episode_stats.summary(stats),
+        **episode_stats.summary(collected.rollout.stats),
         "env_steps": env_steps,
         "epsilon": epsilon(config, env_steps),
     }
-    state = State(model, target, opt_state, replay, window, env_state, obs, stats, env_steps, key)
+    state = State(
+        model=learner.model,
+        target=eqx.combine(target_params, static_part),
+        opt_state=learner.opt_state,
+        replay=replay,
+        window=collected.window,
+        rollout=collected.rollout,
+        env_steps=env_steps,
+        key=key,
+    )
     return state, metrics
 
 
 def train(config: Config, key: jax.Array) -> tuple[State, dict[str, jax.Array]]:
-    """``init`` then ``config.num_updates`` × ``update`` in one ``lax.scan``."""
-    state = init(config, key)
-    return jax.lax.scan(lambda s, _: update(config, s), state, None, length=config.num_updates)
+    """``init`` then ``config.num_updates`` × ``update`` in one ``lax.scan`` (``loop.train``).
+
+    Returns the final state and metrics with a leading axis of updates.
+    """
+    return loop.train(loop.Algorithm(init, update, greedy_policy), config, key)

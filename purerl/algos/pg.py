@@ -32,75 +32,51 @@ reinforcement learning" (1992); Sutton & Barto (2018), §13.3–13.5; Mnih et al
 from __future__ import annotations
 
 import functools
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optax
 
-from purerl import envs, normalize, optim, rollout
-from purerl.config import (
-    env_kwargs_field,
-    hyperparameter,
-    require_choice,
-    require_hidden_sizes,
-    require_one_update,
-    require_positive_int,
-    require_range,
-    static,
-)
-from purerl.envs import episode_stats
+from purerl import config as cfg
+from purerl import envs, loop, onpolicy, optim, rollout
 from purerl.kernels import policy, returns
 from purerl.nets import ACTIVATIONS, ActorCritic
 
 MONTE_CARLO = ("total_return", "reward_to_go", "reward_to_go_baseline")  # REINFORCE
 BOOTSTRAPPED = ("td_residual", "gae")  # A2C
-PSI = MONTE_CARLO + BOOTSTRAPPED
-_KERNEL_PSI = {"gae": "advantage"}  # names in returns.policy_gradient_psi
 A2C_NUM_STEPS = 16
 
 
 class Config(eqx.Module):
     """REINFORCE (Monte Carlo ``psi``) or A2C (bootstrapped ``psi``) hyperparameters."""
 
-    env_id: str = static("CartPole-v1")
-    env_kwargs: tuple = env_kwargs_field()
-    psi: str = static("reward_to_go_baseline")
-    num_envs: int = static(4)
+    env_id: str = cfg.environment("CartPole-v1")
+    env_kwargs: tuple = cfg.env_kwargs_field()
+    psi: str = cfg.choice("reward_to_go_baseline", MONTE_CARLO + BOOTSTRAPPED)
+    num_envs: int = cfg.count(4)
     # Steps per environment per update. None: the environment's time limit for REINFORCE,
     # A2C_NUM_STEPS for A2C.
-    num_steps: int | None = static(None)
-    total_timesteps: int = static(500_000)
-    hidden_sizes: tuple[int, ...] = eqx.field(default=(64, 64), static=True, converter=tuple)
-    activation: str = static("tanh")
-    shared_trunk: bool = static(False)
-    anneal_lr: bool = static(False)
-    normalize_obs: bool = static(False)
-    normalize_advantages: bool = static(True)  # standardize ψ over the batch's used steps
+    num_steps: int | None = cfg.count(None, optional=True)
+    total_timesteps: int = cfg.count(500_000)
+    hidden_sizes: tuple[int, ...] = cfg.sizes((64, 64))
+    activation: str = cfg.choice("tanh", tuple(sorted(ACTIVATIONS)))
+    shared_trunk: bool = cfg.static(False)
+    anneal_lr: bool = cfg.static(False)
+    normalize_obs: bool = cfg.static(False)
+    normalize_advantages: bool = cfg.static(True)  # standardize ψ over the batch's used steps
+    eval_every: int = cfg.count(0, minimum=0)  # updates between evaluations; 0: none
+    eval_episodes: int = cfg.count(10)
 
-    lr: jax.Array = hyperparameter(1e-3)
-    gamma: jax.Array = hyperparameter(0.99)
-    gae_lambda: jax.Array = hyperparameter(0.95)
-    ent_coef: jax.Array = hyperparameter(0.0)
-    vf_coef: jax.Array = hyperparameter(0.5)
-    max_grad_norm: jax.Array = hyperparameter(0.5)
+    lr: jax.Array = cfg.hyperparameter(1e-3, 0.0, low_open=True)
+    gamma: jax.Array = cfg.hyperparameter(0.99, 0.0, 1.0)
+    gae_lambda: jax.Array = cfg.hyperparameter(0.95, 0.0, 1.0)
+    ent_coef: jax.Array = cfg.hyperparameter(0.0, 0.0)
+    vf_coef: jax.Array = cfg.hyperparameter(0.5, 0.0)
+    max_grad_norm: jax.Array = cfg.hyperparameter(0.5, 0.0, low_open=True)
 
-    def __check_init__(self):
-        envs.check_env_id(self.env_id, field="pg.Config.env_id")
-        require_choice(self, "psi", PSI)
-        require_positive_int(self, "num_envs", "total_timesteps")
-        if self.num_steps is not None:
-            require_positive_int(self, "num_steps")
-        require_one_update(self)
-        require_hidden_sizes(self)
-        require_choice(self, "activation", sorted(ACTIVATIONS))
-        require_range(self, "lr", 0.0, low_open=True)
-        require_range(self, "gamma", 0.0, 1.0)
-        require_range(self, "gae_lambda", 0.0, 1.0)
-        require_range(self, "ent_coef", 0.0)
-        require_range(self, "vf_coef", 0.0)
-        require_range(self, "max_grad_norm", 0.0, low_open=True)
+    __check_init__ = cfg.validate
 
     @property
     def monte_carlo(self) -> bool:
@@ -114,26 +90,16 @@ class Config(eqx.Module):
     def rollout_length(self) -> int:
         if self.num_steps is not None:
             return self.num_steps
-        return _env(self).max_episode_steps if self.monte_carlo else A2C_NUM_STEPS
+        return envs.from_config(self).max_episode_steps if self.monte_carlo else A2C_NUM_STEPS
 
     @property
     def steps_per_update(self) -> int:
         return self.num_envs * self.rollout_length
 
-    @property
-    def num_updates(self) -> int:
-        return self.total_timesteps // self.steps_per_update
+    num_updates = cfg.num_updates_property
 
 
-class State(NamedTuple):
-    model: ActorCritic
-    opt_state: Any
-    env_state: Any  # [num_envs] batched environment state
-    obs: jax.Array  # [num_envs, *obs_shape] raw observations
-    stats: episode_stats.EpisodeStats
-    normalizer: normalize.NormalizerState
-    update_step: jax.Array
-    key: jax.Array
+State = onpolicy.State  # the actor-critic, its optimizer, environments, counters
 
 
 class Batch(NamedTuple):
@@ -144,10 +110,6 @@ class Batch(NamedTuple):
     weight: jax.Array  # 1 for steps of finished episodes (REINFORCE) or every step (A2C)
 
 
-def _env(config: Config):
-    return envs.make(config.env_id, **dict(config.env_kwargs))
-
-
 def _optimizer(config: Config) -> optax.GradientTransformation:
     anneal = config.num_updates if config.anneal_lr else None
     return optim.clipped_adam(config.lr, config.max_grad_norm, anneal)
@@ -155,22 +117,13 @@ def _optimizer(config: Config) -> optax.GradientTransformation:
 
 def init(config: Config, key: jax.Array) -> State:
     """Build the actor-critic, optimizer, environments and trackers for one run."""
-    env = _env(config)
-    key, k_model, k_reset = jax.random.split(key, 3)
-    model = rollout.actor_critic(
-        env, config.hidden_sizes, config.activation, config.shared_trunk, k_model
-    )
-    carry = rollout.reset(env, k_reset, config.num_envs)
+    start = onpolicy.start(envs.from_config(config), config, key, config.shared_trunk)
     return State(
-        model=model,
-        opt_state=_optimizer(config).init(eqx.filter(model, eqx.is_array)),
-        env_state=carry.env_state,
-        obs=carry.obs,
-        stats=carry.stats,
-        normalizer=normalize.init(env.observation_shape),
-        update_step=jnp.zeros((), jnp.int32),
-        key=key,
+        **start._asdict(), opt_state=_optimizer(config).init(eqx.filter(start.model, eqx.is_array))
     )
+
+
+greedy_policy = onpolicy.greedy_policy
 
 
 def finished_episodes(done: jax.Array) -> jax.Array:
@@ -189,9 +142,7 @@ def _loss(config: Config, dist, model: ActorCritic, batch: Batch):
     logp = jax.vmap(dist.log_prob)(dist_params, batch.action)
     psi = batch.psi
     if config.normalize_advantages:
-        mean = _weighted_mean(psi, batch.weight)
-        std = jnp.sqrt(_weighted_mean(jnp.square(psi - mean), batch.weight))
-        psi = (psi - mean) / (std + 1e-8)
+        psi = policy.normalize_advantages(psi, batch.weight)
     pg_loss = _weighted_mean(policy.policy_gradient_loss(logp, psi), batch.weight)
     v_loss = _weighted_mean(policy.value_loss(value, batch.target), batch.weight)
     entropy = _weighted_mean(jax.vmap(dist.entropy)(dist_params), batch.weight)
@@ -210,60 +161,45 @@ def _loss(config: Config, dist, model: ActorCritic, batch: Batch):
 
 def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
     """One policy-gradient step on ``num_envs × num_steps`` fresh transitions."""
-    env = _env(config)
-    dist = rollout.distribution(env)
+    env = envs.from_config(config)
+    dist = onpolicy.distribution(env)
     key, k_reset, k_roll = jax.random.split(state.key, 3)
+    normalizer = state.normalizer if config.normalize_obs else None
 
-    carry = rollout.Carry(state.env_state, state.obs, state.stats)
+    carry = state.rollout
     if config.monte_carlo:  # whole episodes: start every environment afresh
-        carry = rollout.reset(env, k_reset, config.num_envs, state.stats)
-    traj, v_next, carry = rollout.collect(
-        env,
-        state.model,
-        carry,
-        k_roll,
-        config.rollout_length,
-        state.normalizer if config.normalize_obs else None,
+        carry = rollout.reset(env, k_reset, config.num_envs, carry.stats)
+    traj, v_next, carry = onpolicy.collect(
+        env, state.model, carry, k_roll, config.rollout_length, normalizer
     )
-    kind = _KERNEL_PSI.get(config.psi, config.psi)
+    value = traj.extras.value
     psi = rollout.per_env(
-        functools.partial(returns.policy_gradient_psi, kind),
+        functools.partial(returns.policy_gradient_psi, config.psi),
         traj.reward,
         rollout.discount(traj, config.gamma),
-        traj.value,
+        value,
         v_next,
         traj.done,
         config.gae_lambda,
     )
     # The critic's target: the reward-to-go, the λ-return, or r + γ V(s') (unused without one).
-    target = psi + traj.value if config.uses_critic else psi
+    target = psi + value if config.uses_critic else psi
     weight = finished_episodes(traj.done) if config.monte_carlo else jnp.ones_like(psi)
-    batch = rollout.flatten(Batch(traj.obs, traj.action, psi, target, weight))
+    obs = onpolicy.policy_input(normalizer, traj.obs)
+    batch = rollout.flatten(Batch(obs, traj.action, psi, target, weight))
 
     (_, metrics), grads = eqx.filter_value_and_grad(
         lambda m: _loss(config, dist, m, batch), has_aux=True
     )(state.model)
-    tx = _optimizer(config)
-    updates, opt_state = tx.update(grads, state.opt_state, eqx.filter(state.model, eqx.is_array))
-    model = eqx.apply_updates(state.model, updates)
-
-    normalizer = rollout.update_normalizer(state.normalizer, traj, config.normalize_obs)
-    stats = rollout.record(carry.stats, traj)
-    update_step = state.update_step + 1
-    metrics = {
-        **metrics,
-        **episode_stats.summary(stats),
-        "grad_norm": optax.tree.norm(grads),
-        "env_steps": update_step * config.steps_per_update,
-    }
-    state = State(model, opt_state, carry.env_state, carry.obs, stats, normalizer, update_step, key)
-    return state, metrics
+    learner = optim.apply(_optimizer(config), optim.Learner(state.model, state.opt_state), grads)
+    state = state._replace(model=learner.model, opt_state=learner.opt_state)
+    metrics = {**metrics, "grad_norm": optax.tree.norm(grads)}
+    return onpolicy.end_update(config, state, traj, carry, key, metrics)
 
 
 def train(config: Config, key: jax.Array) -> tuple[State, dict[str, jax.Array]]:
-    """``init`` then ``config.num_updates`` × ``update`` in one ``lax.scan``.
+    """``init`` then ``config.num_updates`` × ``update`` in one ``lax.scan`` (``loop.train``).
 
     Returns the final state and metrics with a leading axis of updates.
     """
-    state = init(config, key)
-    return jax.lax.scan(lambda s, _: update(config, s), state, None, length=config.num_updates)
+    return loop.train(loop.Algorithm(init, update, greedy_policy), config, key)

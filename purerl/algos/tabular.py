@@ -40,16 +40,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from purerl import envs
-from purerl.config import (
-    env_kwargs_field,
-    hyperparameter,
-    require,
-    require_choice,
-    require_positive_int,
-    require_range,
-    static,
-)
+from purerl import config as cfg
+from purerl import envs, loop, rollout
 from purerl.envs import episode_stats
 from purerl.envs.tabular import BUILDERS
 from purerl.kernels import returns, value
@@ -73,36 +65,36 @@ def _freeze_policy(policy: Any) -> tuple | None:
 class Config(eqx.Module):
     """Tabular hyperparameters. Defaults: Q-learning on the noisy 4×3 grid world, γ = 0.9."""
 
-    env_id: str = static("purerl/GridWorld-4x3")
-    env_kwargs: tuple = env_kwargs_field()
-    method: str = static("q_learning")
-    num_episodes: int = static(2_000)
-    n: int = static(4)  # steps of td_n and sarsa_n
+    env_id: str = cfg.environment("purerl/GridWorld-4x3")
+    env_kwargs: tuple = cfg.env_kwargs_field()
+    method: str = cfg.choice("q_learning", METHODS)
+    num_episodes: int = cfg.count(2_000)
+    n: int = cfg.count(4)  # steps of td_n and sarsa_n
     # Prediction: the evaluated policy, π[s][a] (``[S, A]``); None is uniform random.
     policy: tuple | None = eqx.field(default=None, static=True, converter=_freeze_policy)
-    anneal_lr: bool = static(False)  # decay α linearly to 0 over the episodes
+    anneal_lr: bool = cfg.static(False)  # decay α linearly to 0 over the episodes
+    eval_every: int = cfg.count(0, minimum=0)  # episodes between evaluations; 0: none
+    eval_episodes: int = cfg.count(10)
 
-    lr: jax.Array = hyperparameter(0.1)
-    gamma: jax.Array = hyperparameter(0.9)
-    lambda_: jax.Array = hyperparameter(0.9)
-    epsilon_start: jax.Array = hyperparameter(1.0)
-    epsilon_end: jax.Array = hyperparameter(0.05)
-    epsilon_decay: jax.Array = hyperparameter(0.5)
+    lr: jax.Array = cfg.hyperparameter(0.1, 0.0, 1.0, low_open=True)
+    gamma: jax.Array = cfg.hyperparameter(0.9, 0.0, 1.0)
+    lambda_: jax.Array = cfg.hyperparameter(0.9, 0.0, 1.0)
+    epsilon_start: jax.Array = cfg.hyperparameter(1.0, 0.0, 1.0)
+    epsilon_end: jax.Array = cfg.hyperparameter(0.05, 0.0, 1.0)
+    epsilon_decay: jax.Array = cfg.hyperparameter(0.5, 0.0, 1.0, low_open=True)
 
     def __check_init__(self):
-        envs.check_env_id(self.env_id, field="tabular.Config.env_id")
-        require(
+        cfg.validate(self)
+        cfg.require(
             self,
             "env_id",
             self.env_id in BUILDERS,
             f"must be a finite-MDP environment, one of {tuple(BUILDERS)}",
         )
-        require_choice(self, "method", METHODS)
-        require_positive_int(self, "num_episodes", "n")
         if self.policy is not None:
-            mdp = _env(self).mdp
+            mdp = make_env(self).mdp
             pi = np.asarray(self.policy)
-            require(
+            cfg.require(
                 self,
                 "policy",
                 pi.shape == (mdp.num_states, mdp.num_actions)
@@ -110,12 +102,6 @@ class Config(eqx.Module):
                 and np.allclose(pi.sum(-1), 1.0, atol=1e-5),
                 f"must be [S={mdp.num_states}][A={mdp.num_actions}] action probabilities",
             )
-        require_range(self, "lr", 0.0, 1.0, low_open=True)
-        require_range(self, "gamma", 0.0, 1.0)
-        require_range(self, "lambda_", 0.0, 1.0)
-        require_range(self, "epsilon_start", 0.0, 1.0)
-        require_range(self, "epsilon_end", 0.0, 1.0)
-        require_range(self, "epsilon_decay", 0.0, 1.0, low_open=True)
 
     @property
     def num_updates(self) -> int:
@@ -149,7 +135,23 @@ class Episode(NamedTuple):
     valid: jax.Array
 
 
-def _env(config: Config):
+class _Step(NamedTuple):
+    """The carry of an episode's step loop."""
+
+    table: jax.Array
+    trace: jax.Array  # eligibility traces [S] (the TD(λ) backward view)
+    env_state: Any
+    s: jax.Array  # the current state
+    a: jax.Array  # the action chosen in it
+    t: jax.Array  # steps taken
+    episode: Episode  # the transitions so far
+    abs_td: jax.Array  # Σ |δ| of the online updates
+    key: jax.Array
+    done: jax.Array
+
+
+def make_env(config: Config) -> envs.Environment:
+    """The finite MDP with index observations (int32 state numbers)."""
     return envs.make(config.env_id, observation="index", **dict(config.env_kwargs))
 
 
@@ -168,20 +170,39 @@ def behaviour_probs(config: Config, table: jax.Array, s: jax.Array, epsilon: jax
     """π(·|s): ε-greedy in Q for control, the fixed ``policy`` for prediction."""
     if config.control:
         return K.epsilon_greedy_probs(table[s], epsilon)
-    num_actions = _env(config).action_space.n
+    num_actions = make_env(config).action_space.n
     if config.policy is None:
         return jnp.full(num_actions, 1.0 / num_actions)
     return jnp.asarray(config.policy, jnp.float32)[s]
 
 
 def init(config: Config, key: jax.Array) -> State:
-    env = _env(config)
+    env = make_env(config)
     key, k_reset = jax.random.split(key)
     obs, env_state = env.reset(k_reset)
     S, A = env.mdp.num_states, env.mdp.num_actions
-    table = jnp.zeros((S, A) if config.control else (S,), jnp.float32)
-    zero = jnp.zeros((), jnp.int32)
-    return State(table, env_state, obs, episode_stats.init(1), zero, zero, key)
+    return State(
+        table=jnp.zeros((S, A) if config.control else (S,), jnp.float32),
+        env_state=env_state,
+        obs=obs,
+        stats=episode_stats.init(1),
+        env_steps=jnp.zeros((), jnp.int32),
+        episode=jnp.zeros((), jnp.int32),
+        key=key,
+    )
+
+
+def greedy_policy(config: Config, state: State) -> rollout.Policy:
+    """Control: argmax_a Q(s, a) (the first maximal action on ties). Prediction: the
+    evaluated policy ``config.policy`` itself (uniform random when None)."""
+
+    def act(s, key):
+        if config.control:
+            return jnp.argmax(state.table[s]).astype(jnp.int32), {}
+        probs = behaviour_probs(config, state.table, s, jnp.zeros(()))
+        return jax.random.choice(key, probs.shape[0], p=probs).astype(jnp.int32), {}
+
+    return act
 
 
 def online_update(config: Config, table, trace, step: Episode, epsilon, lr):
@@ -230,7 +251,7 @@ def offline_update(config: Config, table, ep: Episode, lr):
 
 def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
     """Run one episode from ``state.obs``, learning online or at its end."""
-    env = _env(config)
+    env = make_env(config)
     limit = env.max_episode_steps
     epsilon = _epsilon(config, state.episode)
     lr = _lr(config, state.episode)
@@ -245,30 +266,40 @@ def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
         jnp.zeros(limit, jnp.int32), jnp.zeros(limit, jnp.int32), jnp.zeros(limit, bool),
     )  # fmt: skip
 
-    def cond(carry):
-        return ~carry[-1]
+    def running(c: _Step):
+        return ~c.done
 
-    def body(carry):
-        table, trace, env_state, s, a, t, ep, abs_td, key, _ = carry
-        key, k_env, k_act = jax.random.split(key, 3)
-        obs, env_state, r, term, trunc, info = env.step(k_env, env_state, a)
+    def body(c: _Step):
+        key, k_env, k_act = jax.random.split(c.key, 3)
+        obs, env_state, r, term, trunc, info = env.step(k_env, c.env_state, c.a)
         s_next = info["final_obs"]
-        a_next = sample(k_act, table, s_next)
-        step = Episode(s, a, r, config.gamma * (1.0 - term), trunc, s_next, a_next, True)
-        ep = jax.tree.map(lambda buf, x: buf.at[t].set(x), ep, step)
+        a_next = sample(k_act, c.table, s_next)
+        step = Episode(c.s, c.a, r, config.gamma * (1.0 - term), trunc, s_next, a_next, True)
+        ep = jax.tree.map(lambda buf, x: buf.at[c.t].set(x), c.episode, step)
+        table, trace, abs_td = c.table, c.trace, c.abs_td
         if config.method not in OFFLINE:
             table, trace, delta = online_update(config, table, trace, step, epsilon, lr)
             abs_td = abs_td + jnp.abs(delta)
-        done = jnp.logical_or(term, trunc)
-        return table, trace, env_state, obs, a_next, t + 1, ep, abs_td, key, done
+        return _Step(
+            table=table, trace=trace, env_state=env_state, s=obs, a=a_next, t=c.t + 1,
+            episode=ep, abs_td=abs_td, key=key, done=jnp.logical_or(term, trunc),
+        )  # fmt: skip
 
     s0 = state.obs
-    carry = (
-        state.table, jnp.zeros(state.table.shape[0]), state.env_state, s0,
-        sample(k_first, state.table, s0), jnp.zeros((), jnp.int32), blank,
-        jnp.zeros(()), k_loop, jnp.asarray(False),
+    first = _Step(
+        table=state.table, trace=jnp.zeros(state.table.shape[0]), env_state=state.env_state,
+        s=s0, a=sample(k_first, state.table, s0), t=jnp.zeros((), jnp.int32), episode=blank,
+        abs_td=jnp.zeros(()), key=k_loop, done=jnp.asarray(False),
     )  # fmt: skip
-    table, _, env_state, obs, _, length, ep, abs_td, _, _ = jax.lax.while_loop(cond, body, carry)
+    last = jax.lax.while_loop(running, body, first)
+    table, env_state, obs, length, ep, abs_td = (
+        last.table,
+        last.env_state,
+        last.s,
+        last.t,
+        last.episode,
+        last.abs_td,
+    )
     if config.method in OFFLINE:
         table, error = offline_update(config, table, ep, lr)
         abs_td = jnp.sum(jnp.where(ep.valid, jnp.abs(error), 0.0))
@@ -282,10 +313,19 @@ def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
         "td_error": abs_td / length,
         "epsilon": epsilon,
     }
-    return State(table, env_state, obs, stats, env_steps, state.episode + 1, key), metrics
+    state = State(
+        table=table,
+        env_state=env_state,
+        obs=obs,
+        stats=stats,
+        env_steps=env_steps,
+        episode=state.episode + 1,
+        key=key,
+    )
+    return state, metrics
 
 
 def train(config: Config, key: jax.Array) -> tuple[State, dict[str, jax.Array]]:
-    """``init`` then ``config.num_episodes`` × ``update`` (one episode each) in one scan."""
-    state = init(config, key)
-    return jax.lax.scan(lambda s, _: update(config, s), state, None, length=config.num_updates)
+    """``init`` then ``config.num_episodes`` × ``update`` (one episode each) in one scan
+    (``loop.train``)."""
+    return loop.train(loop.Algorithm(init, update, greedy_policy, make_env), config, key)

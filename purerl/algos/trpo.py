@@ -34,19 +34,8 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
-from purerl import envs, normalize, optim, rollout
-from purerl.config import (
-    env_kwargs_field,
-    hyperparameter,
-    require_choice,
-    require_divides_batch,
-    require_hidden_sizes,
-    require_one_update,
-    require_positive_int,
-    require_range,
-    static,
-)
-from purerl.envs import episode_stats
+from purerl import config as cfg
+from purerl import envs, loop, normalize, onpolicy, optim, rollout
 from purerl.kernels import policy, trust_region
 from purerl.nets import ACTIVATIONS, ActorCritic
 
@@ -57,67 +46,41 @@ class Config(eqx.Module):
     """TRPO hyperparameters. Defaults: Schulman et al. (2015)'s δ = 0.01, 10 CG iterations,
     damping 0.1, and halving line search; 8 environments × 256 steps per update."""
 
-    env_id: str = static("CartPole-v1")
-    env_kwargs: tuple = env_kwargs_field()
-    method: str = static("natural")
-    num_envs: int = static(8)
-    num_steps: int = static(256)
-    total_timesteps: int = static(500_000)
-    hidden_sizes: tuple[int, ...] = eqx.field(default=(64, 64), static=True, converter=tuple)
-    activation: str = static("tanh")
-    cg_iters: int = static(10)
-    fvp_subsample: int = static(5)  # Fisher-vector products use every k-th sample
-    line_search_steps: int = static(10)
-    policy_epochs: int = static(10)  # "penalized": full-batch Adam steps per update
-    vf_epochs: int = static(5)
-    vf_minibatches: int = static(4)
-    normalize_obs: bool = static(False)
-    normalize_advantages: bool = static(True)
+    env_id: str = cfg.environment("CartPole-v1")
+    env_kwargs: tuple = cfg.env_kwargs_field()
+    method: str = cfg.choice("natural", METHODS)
+    num_envs: int = cfg.count(8)
+    num_steps: int = cfg.count(256)
+    total_timesteps: int = cfg.count(500_000)
+    hidden_sizes: tuple[int, ...] = cfg.sizes((64, 64))
+    activation: str = cfg.choice("tanh", tuple(sorted(ACTIVATIONS)))
+    cg_iters: int = cfg.count(10)
+    fvp_subsample: int = cfg.count(5)  # Fisher-vector products use every k-th sample
+    line_search_steps: int = cfg.count(10)
+    policy_epochs: int = cfg.count(10)  # "penalized": full-batch Adam steps per update
+    vf_epochs: int = cfg.count(5)
+    vf_minibatches: int = cfg.count(4, divides_batch=True)
+    normalize_obs: bool = cfg.static(False)
+    normalize_advantages: bool = cfg.static(True)
+    eval_every: int = cfg.count(0, minimum=0)  # updates between evaluations; 0: none
+    eval_episodes: int = cfg.count(10)
 
-    max_kl: jax.Array = hyperparameter(0.01)
-    cg_damping: jax.Array = hyperparameter(0.1)
-    line_search_shrink: jax.Array = hyperparameter(0.5)
-    policy_lr: jax.Array = hyperparameter(3e-4)  # "penalized"
-    penalty_init: jax.Array = hyperparameter(1.0)  # "penalized": λ at the start
-    dual_lr: jax.Array = hyperparameter(10.0)  # "penalized": α
-    vf_lr: jax.Array = hyperparameter(1e-3)
-    gamma: jax.Array = hyperparameter(0.99)
-    gae_lambda: jax.Array = hyperparameter(0.95)
-    max_grad_norm: jax.Array = hyperparameter(0.5)  # of the value (and penalized policy) steps
+    max_kl: jax.Array = cfg.hyperparameter(0.01, 0.0, low_open=True)
+    cg_damping: jax.Array = cfg.hyperparameter(0.1, 0.0)
+    line_search_shrink: jax.Array = cfg.hyperparameter(0.5, 0.0, 1.0, low_open=True, high_open=True)
+    policy_lr: jax.Array = cfg.hyperparameter(3e-4, 0.0, low_open=True)  # "penalized"
+    penalty_init: jax.Array = cfg.hyperparameter(1.0, 0.0)  # "penalized": λ at the start
+    dual_lr: jax.Array = cfg.hyperparameter(10.0, 0.0)  # "penalized": α
+    vf_lr: jax.Array = cfg.hyperparameter(1e-3, 0.0, low_open=True)
+    gamma: jax.Array = cfg.hyperparameter(0.99, 0.0, 1.0)
+    gae_lambda: jax.Array = cfg.hyperparameter(0.95, 0.0, 1.0)
+    # Of the value (and penalized policy) steps.
+    max_grad_norm: jax.Array = cfg.hyperparameter(0.5, 0.0, low_open=True)
 
-    def __check_init__(self):
-        envs.check_env_id(self.env_id, field="trpo.Config.env_id")
-        require_choice(self, "method", METHODS)
-        require_positive_int(
-            self, "num_envs", "num_steps", "total_timesteps", "cg_iters", "fvp_subsample",
-            "line_search_steps", "policy_epochs", "vf_epochs", "vf_minibatches",
-        )  # fmt: skip
-        require_one_update(self)
-        require_divides_batch(self, "vf_minibatches")
-        require_hidden_sizes(self)
-        require_choice(self, "activation", sorted(ACTIVATIONS))
-        require_range(self, "max_kl", 0.0, low_open=True)
-        require_range(self, "cg_damping", 0.0)
-        require_range(self, "line_search_shrink", 0.0, 1.0, low_open=True, high_open=True)
-        require_range(self, "policy_lr", 0.0, low_open=True)
-        require_range(self, "penalty_init", 0.0)
-        require_range(self, "dual_lr", 0.0)
-        require_range(self, "vf_lr", 0.0, low_open=True)
-        require_range(self, "gamma", 0.0, 1.0)
-        require_range(self, "gae_lambda", 0.0, 1.0)
-        require_range(self, "max_grad_norm", 0.0, low_open=True)
+    __check_init__ = cfg.validate
 
-    @property
-    def batch_size(self) -> int:
-        return self.num_envs * self.num_steps
-
-    @property
-    def steps_per_update(self) -> int:
-        return self.batch_size
-
-    @property
-    def num_updates(self) -> int:
-        return self.total_timesteps // self.batch_size
+    steps_per_update = cfg.steps_per_update_property
+    num_updates = cfg.num_updates_property
 
 
 class State(NamedTuple):
@@ -125,16 +88,10 @@ class State(NamedTuple):
     value_opt_state: Any
     policy_opt_state: Any  # "penalized" only (an unused Adam state for "natural")
     penalty: jax.Array  # λ of "penalized"
-    env_state: Any
-    obs: jax.Array
-    stats: episode_stats.EpisodeStats
+    rollout: rollout.Carry  # [num_envs] environments and their episode statistics
     normalizer: normalize.NormalizerState
     update_step: jax.Array
     key: jax.Array
-
-
-def _env(config: Config):
-    return envs.make(config.env_id, **dict(config.env_kwargs))
 
 
 def _actor(model: ActorCritic):
@@ -155,23 +112,17 @@ def _policy_optimizer(config: Config) -> optax.GradientTransformation:
 
 def init(config: Config, key: jax.Array) -> State:
     """Build the networks, optimizers, environments and trackers for one run."""
-    env = _env(config)
-    key, k_model, k_reset = jax.random.split(key, 3)
-    model = rollout.actor_critic(env, config.hidden_sizes, config.activation, False, k_model)
-    theta, _ = ravel_pytree(_actor(model))
-    carry = rollout.reset(env, k_reset, config.num_envs)
+    start = onpolicy.start(envs.from_config(config), config, key, shared_trunk=False)
+    theta, _ = ravel_pytree(_actor(start.model))
     return State(
-        model=model,
-        value_opt_state=_value_optimizer(config).init(_critic(model)),
+        **start._asdict(),
+        value_opt_state=_value_optimizer(config).init(_critic(start.model)),
         policy_opt_state=_policy_optimizer(config).init(theta),
         penalty=config.penalty_init,
-        env_state=carry.env_state,
-        obs=carry.obs,
-        stats=carry.stats,
-        normalizer=normalize.init(env.observation_shape),
-        update_step=jnp.zeros((), jnp.int32),
-        key=key,
     )
+
+
+greedy_policy = onpolicy.greedy_policy
 
 
 class PolicyBatch(NamedTuple):
@@ -180,6 +131,11 @@ class PolicyBatch(NamedTuple):
     logp: jax.Array  # under π_old
     dist_params: Any  # π_old's
     advantage: jax.Array
+
+
+class ValueBatch(NamedTuple):
+    obs: jax.Array
+    target: jax.Array  # GAE λ-returns
 
 
 def _policy_functions(dist, unravel, batch: PolicyBatch):
@@ -223,68 +179,48 @@ def _natural_step(config: Config, surrogate, mean_kl, fisher_kl, theta):
 def _penalized_steps(config: Config, surrogate, mean_kl, theta, opt_state, penalty):
     tx = _policy_optimizer(config)
 
-    def step(carry, _):
-        theta, opt_state = carry
-        grad = jax.grad(lambda th: -(surrogate(th) - penalty * mean_kl(th)))(theta)
-        updates, opt_state = tx.update(grad, opt_state, theta)
-        return (optax.apply_updates(theta, updates), opt_state), jnp.linalg.norm(grad)
+    def step(learner: optim.Learner, _):
+        grad = jax.grad(lambda th: -(surrogate(th) - penalty * mean_kl(th)))(learner.model)
+        return optim.apply(tx, learner, grad), jnp.linalg.norm(grad)
 
-    (theta, opt_state), grad_norms = jax.lax.scan(
-        step, (theta, opt_state), None, length=config.policy_epochs
+    learner, grad_norms = jax.lax.scan(
+        step, optim.Learner(theta, opt_state), None, length=config.policy_epochs
     )
-    return theta, opt_state, {"grad_norm": jnp.mean(grad_norms)}
+    return learner.model, learner.opt_state, {"grad_norm": jnp.mean(grad_norms)}
 
 
-def _fit_value(config: Config, model: ActorCritic, opt_state, obs, target, key):
+def _fit_value(config: Config, model: ActorCritic, opt_state, batch: ValueBatch, key):
     tx = _value_optimizer(config)
 
-    def loss(critic, obs, target):
+    def loss(critic, minibatch: ValueBatch):
         trunk, head = critic
-        value = jax.vmap(lambda o: head(trunk(o))[0])(obs)
-        return jnp.mean(policy.value_loss(value, target))
+        value = jax.vmap(lambda o: head(trunk(o))[0])(minibatch.obs)
+        return jnp.mean(policy.value_loss(value, minibatch.target))
 
-    def minibatch_step(carry, minibatch):
-        critic, opt_state = carry
-        value_loss, grads = jax.value_and_grad(loss)(critic, *minibatch)
-        updates, opt_state = tx.update(grads, opt_state, critic)
-        return (optax.apply_updates(critic, updates), opt_state), value_loss
+    def minibatch_step(learner: optim.Learner, minibatch: ValueBatch):
+        value_loss, grads = jax.value_and_grad(loss)(learner.model, minibatch)
+        return optim.apply(tx, learner, grads), value_loss
 
-    def epoch(carry, epoch_key):
-        perm = jax.random.permutation(epoch_key, target.shape[0])
-        minibatches = jax.tree.map(
-            lambda x: x[perm].reshape(config.vf_minibatches, -1, *x.shape[1:]), (obs, target)
-        )
-        return jax.lax.scan(minibatch_step, carry, minibatches)
-
-    (critic, opt_state), losses = jax.lax.scan(
-        epoch, (_critic(model), opt_state), jax.random.split(key, config.vf_epochs)
-    )
-    model = eqx.tree_at(lambda m: (m.critic_trunk, m.value_head), model, critic)
-    return model, opt_state, jnp.mean(losses)
+    learner, losses = onpolicy.minibatch_epochs(
+        key, batch, config.vf_epochs, config.vf_minibatches, minibatch_step,
+        optim.Learner(_critic(model), opt_state),
+    )  # fmt: skip
+    model = eqx.tree_at(lambda m: (m.critic_trunk, m.value_head), model, learner.model)
+    return model, learner.opt_state, jnp.mean(losses)
 
 
 def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
     """One TRPO iteration: a rollout, GAE, a trust-region policy step, a value fit."""
-    env = _env(config)
-    dist = rollout.distribution(env)
+    dist = onpolicy.distribution(envs.from_config(config))
     key, k_roll, k_value = jax.random.split(state.key, 3)
 
-    traj, v_next, carry = rollout.collect(
-        env,
-        state.model,
-        rollout.Carry(state.env_state, state.obs, state.stats),
-        k_roll,
-        config.num_steps,
-        state.normalizer if config.normalize_obs else None,
-    )
-    advantage = rollout.gae(traj, v_next, config.gamma, config.gae_lambda)
-    target = rollout.flatten(advantage + traj.value)
+    data = onpolicy.gae_rollout(config, state, k_roll)
+    old = data.traj.extras
     batch = rollout.flatten(
-        PolicyBatch(traj.obs, traj.action, traj.logp, traj.dist_params, advantage)
+        PolicyBatch(data.obs, data.traj.action, old.logp, old.dist_params, data.advantage)
     )
     if config.normalize_advantages:
-        adv = batch.advantage
-        batch = batch._replace(advantage=(adv - adv.mean()) / (adv.std() + 1e-8))
+        batch = batch._replace(advantage=policy.normalize_advantages(batch.advantage))
 
     theta, unravel = ravel_pytree(_actor(state.model))
     surrogate, mean_kl, dist_params = _policy_functions(dist, unravel, batch)
@@ -306,13 +242,17 @@ def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
         improvement = surrogate(new_theta) - surrogate(theta)
     entropy = jnp.mean(jax.vmap(dist.entropy)(dist_params(new_theta)))
     model = eqx.tree_at(lambda m: (m.actor_trunk, m.policy_head), state.model, unravel(new_theta))
+    values = ValueBatch(batch.obs, rollout.flatten(data.advantage + old.value))
     model, value_opt_state, value_loss = _fit_value(
-        config, model, state.value_opt_state, batch.obs, target, k_value
+        config, model, state.value_opt_state, values, k_value
     )
 
-    normalizer = rollout.update_normalizer(state.normalizer, traj, config.normalize_obs)
-    stats = rollout.record(carry.stats, traj)
-    update_step = state.update_step + 1
+    state = state._replace(
+        model=model,
+        value_opt_state=value_opt_state,
+        policy_opt_state=policy_opt_state,
+        penalty=penalty,
+    )
     metrics = {
         "loss/total": -improvement + value_loss,
         "loss/policy": -improvement,
@@ -321,20 +261,13 @@ def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
         "entropy": entropy,
         "penalty": penalty,
         **step_metrics,
-        **episode_stats.summary(stats),
-        "env_steps": update_step * config.batch_size,
     }
-    state = State(
-        model, value_opt_state, policy_opt_state, penalty, carry.env_state, carry.obs, stats,
-        normalizer, update_step, key,
-    )  # fmt: skip
-    return state, metrics
+    return onpolicy.end_update(config, state, data.traj, data.carry, key, metrics)
 
 
 def train(config: Config, key: jax.Array) -> tuple[State, dict[str, jax.Array]]:
-    """``init`` then ``config.num_updates`` × ``update`` in one ``lax.scan``.
+    """``init`` then ``config.num_updates`` × ``update`` in one ``lax.scan`` (``loop.train``).
 
     Returns the final state and metrics with a leading axis of updates.
     """
-    state = init(config, key)
-    return jax.lax.scan(lambda s, _: update(config, s), state, None, length=config.num_updates)
+    return loop.train(loop.Algorithm(init, update, greedy_policy), config, key)

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from purerl.envs.interface import Box
+from purerl.envs.interface import box
 
 BACKENDS = ("generalized", "positional", "spring", "mjx")
 
@@ -69,7 +69,7 @@ class BraxEnv:
         name = env_id.removeprefix("brax/")
         self._env = envs.get_environment(name, backend=backend, **kwargs)
         self.observation_shape = (int(self._env.observation_size),)
-        self.action_space = Box(-1.0, 1.0, (int(self._env.action_size),))
+        self.action_space = box(-1.0, 1.0, (int(self._env.action_size),))
         self.max_episode_steps = int(episode_length)
 
     def reset(self, key: jax.Array):

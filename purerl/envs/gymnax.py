@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from gymnax.environments import spaces
 
-from purerl.envs.interface import Box, Discrete
+from purerl.envs.interface import Discrete, box
 
 
 class GymnaxEnv:
@@ -33,9 +33,7 @@ class GymnaxEnv:
         if isinstance(space, spaces.Discrete):
             self.action_space = Discrete(int(space.n))
         elif isinstance(space, spaces.Box):
-            self.action_space = Box(
-                float(np.min(space.low)), float(np.max(space.high)), tuple(space.shape)
-            )
+            self.action_space = box(np.asarray(space.low), np.asarray(space.high), space.shape)
         else:
             raise ValueError(f"env_id {env_id!r}: unsupported action space {type(space).__name__}")
         self.max_episode_steps = int(self._params.max_steps_in_episode)

@@ -15,6 +15,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Protocol
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 
 class Discrete(NamedTuple):
@@ -24,11 +26,28 @@ class Discrete(NamedTuple):
 
 
 class Box(NamedTuple):
-    """Real vectors of ``shape`` within [low, high] (element-wise)."""
+    """Real arrays of ``shape`` within [low, high], bounds given per element (``box`` builds
+    one from scalar or per-dimension bounds)."""
 
-    low: float
-    high: float
+    low: np.ndarray  # float32, ``shape``
+    high: np.ndarray
     shape: tuple[int, ...]
+
+    def clip(self, x: jax.Array) -> jax.Array:
+        """``x`` clipped into the box element by element (leading batch axes allowed)."""
+        x = jnp.asarray(x)
+        return jnp.clip(
+            x, jnp.broadcast_to(self.low, x.shape), jnp.broadcast_to(self.high, x.shape)
+        )
+
+
+def box(low: Any, high: Any, shape: tuple[int, ...]) -> Box:
+    """A ``Box`` with ``low`` and ``high`` broadcast to ``shape`` (NumPy float32 constants)."""
+    shape = tuple(int(d) for d in shape)
+    low, high = (np.broadcast_to(np.asarray(b, np.float32), shape).copy() for b in (low, high))
+    if np.any(low > high):
+        raise ValueError(f"Box bounds must satisfy low <= high, got low={low}, high={high}")
+    return Box(low, high, shape)
 
 
 class Environment(Protocol):
@@ -48,3 +67,9 @@ class Environment(Protocol):
 
 def is_discrete(env: Environment) -> bool:
     return isinstance(env.action_space, Discrete)
+
+
+def to_env_action(env: Environment, action: jax.Array) -> jax.Array:
+    """What the environment is sent for a policy's ``action``: clipped into a ``Box``,
+    unchanged for ``Discrete``."""
+    return action if is_discrete(env) else env.action_space.clip(action)

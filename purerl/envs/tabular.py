@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from purerl.envs.interface import Box, Discrete
+from purerl.envs.interface import Discrete, box
 
 
 class MDP(NamedTuple):
@@ -258,7 +258,7 @@ class TabularEnv:
         self.max_episode_steps = limit
         S = mdp.num_states
         self.observation_shape = (S,) if observation == "onehot" else ()
-        self.observation_space = Box(0.0, 1.0, (S,)) if observation == "onehot" else Discrete(S)
+        self.observation_space = box(0.0, 1.0, (S,)) if observation == "onehot" else Discrete(S)
         self.action_space = Discrete(mdp.num_actions)
 
     def _obs(self, s: jax.Array) -> jax.Array:

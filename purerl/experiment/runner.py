@@ -1,9 +1,10 @@
 """Run a batch of training runs as chunks of updates, with progress and partial results.
 
-``train(config, key)`` is ``init`` then one ``lax.scan`` of ``update``. The runner splits
-that scan into chunks — ``init`` once, then the same jitted ``scan`` of ``chunk`` updates
-repeatedly — so the host can report progress and save what has finished between chunks.
-The chunks compute exactly what one scan computes: results are bitwise equal.
+``train(config, key)`` is ``loop.start`` then one ``loop.run`` of every update. The runner
+splits that scan into chunks — ``start`` once, then the same jitted ``run`` of ``chunk``
+updates repeatedly, given the index of its first update — so the host can report progress
+and save what has finished between chunks. The chunks compute exactly what one scan
+computes: results are bitwise equal.
 
 All runs are vmapped into one program; with more than one device the run axis is sharded
 (see ``sharding.py``).
@@ -20,6 +21,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
+from purerl import loop
 from purerl.config import sweep_axes
 from purerl.experiment import sharding
 
@@ -43,13 +45,6 @@ def chunk_length(num_updates: int, target_chunks: int = 20) -> int:
     return max(1, -(-num_updates // target_chunks))
 
 
-def _scan_updates(algo: ModuleType, length: int):
-    def run(config, state):
-        return jax.lax.scan(lambda s, _: algo.update(config, s), state, None, length=length)
-
-    return run
-
-
 def run(
     algo: ModuleType,
     config: Any,
@@ -62,7 +57,7 @@ def run(
     """Train ``len(keys)`` runs (config leaves batched along the same axis, or scalar).
 
     Args:
-      algo: an algorithm module (``Config``, ``init``, ``update``).
+      algo: an algorithm module (``Config``, ``init``, ``update``, ``greedy_policy``).
       config: its config; batched leaves have a leading run axis.
       keys: ``[runs]`` PRNG keys.
       chunk: updates per chunk (default: ``chunk_length(num_updates)``).
@@ -92,15 +87,17 @@ def run(
     # chunk's state feeds the next chunk's program without resharding.
     jit = functools.partial(jax.jit, out_shardings=sharding.run_sharding(mesh)) if (
         mesh.size > 1) else jax.jit  # fmt: skip
+    algorithm = loop.of_module(algo)
     start = time.perf_counter()
-    init = jit(jax.vmap(algo.init, in_axes=(axes, 0))).lower(batched, keys).compile()
-    state = init(batched, keys)
+    begin = jax.vmap(functools.partial(loop.start, algorithm), in_axes=(axes, 0))
+    progress = jit(begin).lower(batched, keys).compile()(batched, keys)
     programs = {}
 
     def program(length):
         if length not in programs:
-            scan = jax.vmap(_scan_updates(algo, length), in_axes=(axes, 0))
-            programs[length] = jit(scan).lower(batched, state).compile()
+            scan = functools.partial(loop.run, algorithm, length=length)
+            batched_scan = jax.vmap(scan, in_axes=(axes, 0, None))
+            programs[length] = jit(batched_scan).lower(batched, progress, 0).compile()
         return programs[length]
 
     program(min(chunk, num_updates))
@@ -113,7 +110,7 @@ def run(
         length = min(chunk, num_updates - done)
         step = program(length)
         start = time.perf_counter()
-        state, metrics = step(batched, state)
+        progress, metrics = step(batched, progress, done)
         metrics = jax.tree.map(np.asarray, sharding.unpad(metrics, num_runs))
         run_s += time.perf_counter() - start
         parts.append(metrics)

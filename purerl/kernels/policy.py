@@ -109,6 +109,26 @@ def adaptive_kl_coefficient(
     )
 
 
+def normalize_advantages(adv_t: Array, weight_t: Array | None = None) -> Array:
+    """Standardized advantages (Â_t − mean) / (std + 1e-8) over a batch ``[B]``.
+
+    With ``weight_t`` ``[B]`` (e.g. 1 for steps of finished episodes, 0 for the rest) the
+    mean and standard deviation are weighted ones, Σ w x / max(Σ w, 1). Shifting by a
+    constant leaves the policy gradient unbiased; scaling sets the step size per batch.
+
+    Reference: Andrychowicz et al., "What Matters in On-Policy RL" (2021), §3 (per-minibatch
+    advantage normalization); Huang et al., "The 37 Implementation Details of PPO" (2022).
+    """
+    chex.assert_rank(adv_t, 1)
+    if weight_t is None:
+        return (adv_t - adv_t.mean()) / (adv_t.std() + 1e-8)
+    chex.assert_equal_shape([adv_t, weight_t])
+    total = jnp.maximum(jnp.sum(weight_t), 1.0)
+    mean = jnp.sum(weight_t * adv_t) / total
+    std = jnp.sqrt(jnp.sum(weight_t * jnp.square(adv_t - mean)) / total)
+    return (adv_t - mean) / (std + 1e-8)
+
+
 def entropy_loss(entropy_t: Array) -> Array:
     """Entropy bonus as a loss, −H[π(·|s_t)] per sample; scale it by the entropy coefficient.
 

@@ -243,7 +243,7 @@ def total_returns(r_t: Array, discount_t: Array, done_t: Array) -> Array:
     return jax.lax.stop_gradient(g)
 
 
-PSI = ("total_return", "reward_to_go", "reward_to_go_baseline", "q_value", "advantage",
+PSI = ("total_return", "reward_to_go", "reward_to_go_baseline", "q_value", "gae",
        "td_residual")  # fmt: skip
 
 
@@ -263,7 +263,7 @@ def policy_gradient_psi(
     - ``"reward_to_go_baseline"``: the reward-to-go minus the baseline b(s_t) = V(s_t);
     - ``"q_value"``: Q̂(s_t, a_t), the λ-return bootstrapped from V (λ = 1: Monte Carlo,
       bootstrapped only where the episode is cut; λ = 0: r_t + γ V(s_{t+1}));
-    - ``"advantage"``: Â(s_t, a_t) = GAE(λ), i.e. the λ-return minus V(s_t);
+    - ``"gae"``: Â(s_t, a_t) = GAE(λ), i.e. the λ-return minus V(s_t);
     - ``"td_residual"``: δ_t = r_t + γ V(s_{t+1}) − V(s_t), an unbiased estimate of
       A^π(s_t, a_t) when V = V^π.
 
@@ -273,7 +273,7 @@ def policy_gradient_psi(
       done_t: ``[T]`` bool, True at an episode's last step (terminated or truncated). The
         Monte Carlo kinds stop summing there; the bootstrapped ones bootstrap from ``v_t``
         there unless ``discount_t`` is 0 (a termination).
-      lambda_: λ for ``"q_value"`` and ``"advantage"``.
+      lambda_: λ for ``"q_value"`` and ``"gae"``.
 
     Returns:
       ``[T]`` weights (``stop_gradient``-ed).
@@ -289,6 +289,6 @@ def policy_gradient_psi(
         return discounted_returns(r_t, discount_t, None, done_t) - jax.lax.stop_gradient(v_tm1)
     if kind == "q_value":
         return lambda_returns(r_t, discount_t, v_t, lambda_, done_t)
-    if kind == "advantage":
+    if kind == "gae":
         return gae(r_t, discount_t, v_tm1, v_t, lambda_, done_t)
     return jax.lax.stop_gradient(td_error(r_t, discount_t, v_tm1, v_t))

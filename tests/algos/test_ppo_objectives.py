@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from purerl import rollout
+from purerl import envs, onpolicy
 from purerl.algos import ppo
 from purerl.kernels.distributions import DIAG_GAUSSIAN
 
@@ -17,8 +17,8 @@ INF = float("inf")
 
 
 def loss_and_grad(config, kl_beta=1.0):
-    env = ppo._env(config)
-    model = rollout.actor_critic(env, (8,), "tanh", False, jax.random.key(0))
+    env = envs.from_config(config)
+    model = onpolicy.actor_critic(env, (8,), "tanh", False, jax.random.key(0))
     old = eqx.tree_at(  # a slightly different old policy, so ratios and KLs are not trivial
         lambda m: m.policy_head.log_std, model, model.policy_head.log_std + 0.3
     )

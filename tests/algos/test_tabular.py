@@ -178,7 +178,7 @@ def test_control_learns_a_greedy_policy_within_005_of_optimal(method, task):
     """Threshold (issue #6): the greedy policy's exact value from the start state is within
     0.05 of V*, on each of 4 seeds (slippery FrozenLake with γ = 0.99, where V* = 0.542)."""
     config = tabular.Config(method=method, **CONTROL_TASKS[task], **CONTROL_HYPERPARAMETERS)
-    mdp = tabular._env(config).mdp
+    mdp = tabular.make_env(config).mdp
     state, metrics = _train_seeds(config)
     v_star = float(dp.start_value(mdp, dp.value_iteration(mdp, config.gamma).v))
     greedy = jnp.argmax(state.table, axis=-1)
@@ -193,7 +193,7 @@ def test_prediction_estimates_v_pi_within_005(method):
     """Threshold (issue #6): V^π of the uniform random policy on the noisy grid world, every
     state within 0.05 of the exact V^π, on each of 4 seeds (α = 0.03 annealed to 0)."""
     config = tabular.Config(method=method, lr=0.03, anneal_lr=True, gamma=0.9, num_episodes=2_000)
-    mdp = tabular._env(config).mdp
+    mdp = tabular.make_env(config).mdp
     state, _ = _train_seeds(config)
     v_pi = dp.policy_evaluation(mdp, jnp.full((S, A), 1.0 / A), config.gamma)
     errors = np.max(np.abs(np.asarray(state.table) - np.asarray(v_pi)), axis=-1)

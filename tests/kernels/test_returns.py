@@ -266,7 +266,7 @@ def psi_ref(kind, traj, lam):
         return per_step(mc_ref, traj, False) - traj.v_tm1
     if kind == "q_value":
         return per_step(lambda_return_ref, traj, lam)
-    if kind == "advantage":
+    if kind == "gae":
         return per_step(gae_ref, traj, lam)
     assert kind == "td_residual"
     return np.array(
@@ -297,4 +297,4 @@ def test_total_return_is_the_reward_to_go_of_the_episode_first_step(traj):
 def test_unknown_psi_raises():
     x = jnp.zeros(3)
     with pytest.raises(ValueError, match="kind"):
-        returns.policy_gradient_psi("gae", x, x, x, x, x.astype(bool))
+        returns.policy_gradient_psi("advantage", x, x, x, x, x.astype(bool))

@@ -1,0 +1,101 @@
+"""The training loop every algorithm shares: ``init``, then ``update`` in one ``lax.scan``,
+with evaluation of the algorithm's deterministic policy inside the same program.
+
+An algorithm is its ``init(config, key) -> State``, ``update(config, state) -> (State,
+metrics)``, ``greedy_policy(config, state) -> act`` and the environment it runs on
+(``make_env``, by default ``envs.from_config``). Its ``train(config, key)`` is
+``loop.train(Algorithm(init, update, greedy_policy), config, key)``.
+
+With ``config.eval_every = k > 0``, every k-th update (and the last) runs
+``config.eval_episodes`` whole episodes of ``greedy_policy`` (``rollout.evaluate``) and
+``metrics["eval_return"]`` holds their mean return; between evaluations it carries the
+latest value (before the first, the initial policy's), so it is never NaN. Updates are
+scanned over their index, which no ``vmap`` batches, so the evaluation is a real
+``lax.cond`` — skipped, not computed and discarded — in a vmapped sweep too.
+
+Evaluation draws its keys from its own stream, ``fold_in(key, EVAL_STREAM)`` of the run's
+key, so turning it on or off leaves the training run bit for bit the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from purerl import envs, rollout
+
+EVAL_STREAM = 0x5EED_E7A1  # fold_in data of the evaluation key stream
+
+
+class Algorithm(NamedTuple):
+    init: Callable[[Any, jax.Array], Any]
+    update: Callable[[Any, Any], tuple[Any, dict[str, jax.Array]]]
+    greedy_policy: Callable[[Any, Any], rollout.Policy]
+    make_env: Callable[[Any], envs.Environment] = envs.from_config
+
+
+def of_module(module: ModuleType) -> Algorithm:
+    """The ``Algorithm`` of an algorithm module (``purerl.algos.ppo``, …)."""
+    make_env = getattr(module, "make_env", envs.from_config)
+    return Algorithm(module.init, module.update, module.greedy_policy, make_env)
+
+
+class Progress(NamedTuple):
+    """The loop's carry: the algorithm's state and the evaluation's."""
+
+    state: Any
+    eval_key: jax.Array
+    eval_return: jax.Array  # mean return of the latest evaluation
+
+
+def evaluate(algo: Algorithm, config: Any, state: Any, key: jax.Array) -> jax.Array:
+    """Mean return of ``config.eval_episodes`` episodes of the state's greedy policy."""
+    env = algo.make_env(config)
+    returns = rollout.evaluate(env, algo.greedy_policy(config, state), key, config.eval_episodes)
+    return jnp.mean(returns)
+
+
+def start(algo: Algorithm, config: Any, key: jax.Array) -> Progress:
+    """``init`` (with ``key`` itself) and, when evaluation is on, the initial policy's return."""
+    state = algo.init(config, key)
+    eval_key, k_first = jax.random.split(jax.random.fold_in(key, EVAL_STREAM))
+    first = jnp.zeros((), jnp.float32)
+    if config.eval_every:
+        first = evaluate(algo, config, state, k_first)
+    return Progress(state=state, eval_key=eval_key, eval_return=first)
+
+
+def run(
+    algo: Algorithm, config: Any, progress: Progress, first_update: Any, length: int
+) -> tuple[Progress, dict[str, jax.Array]]:
+    """Updates ``first_update`` … ``first_update + length − 1`` (``first_update`` may be
+    traced: one program serves every chunk of that length). Metrics ``[length]``."""
+
+    def step(p: Progress, index):
+        state, metrics = algo.update(config, p.state)
+        p = p._replace(state=state)
+        if not config.eval_every:
+            return p, metrics
+        due = jnp.logical_or((index + 1) % config.eval_every == 0, index + 1 == config.num_updates)
+        eval_return = jax.lax.cond(
+            due,
+            lambda: evaluate(algo, config, state, jax.random.fold_in(p.eval_key, index)),
+            lambda: p.eval_return,
+        )
+        return p._replace(eval_return=eval_return), {**metrics, "eval_return": eval_return}
+
+    indices = first_update + jnp.arange(length, dtype=jnp.int32)
+    return jax.lax.scan(step, progress, indices)
+
+
+def train(algo: Algorithm, config: Any, key: jax.Array) -> tuple[Any, dict[str, jax.Array]]:
+    """``init`` then ``config.num_updates`` × ``update`` in one ``lax.scan``.
+
+    Returns the final state and metrics with a leading axis of updates.
+    """
+    progress, metrics = run(algo, config, start(algo, config, key), 0, config.num_updates)
+    return progress.state, metrics
