@@ -40,7 +40,7 @@ import optax
 from purerl import buffers, envs, loop, optim, rollout
 from purerl import config as cfg
 from purerl.envs import episode_stats
-from purerl.kernels import value
+from purerl.kernels import distributions, value
 from purerl.nets import ACTIVATIONS, QNetwork
 
 LOSSES = ("mse", "huber")
@@ -98,8 +98,8 @@ class Config(eqx.Module):
         cfg.require(
             self,
             "buffer_size",
-            self.buffer_size >= max(self.batch_size, self.num_envs),
-            "must hold at least batch_size and num_envs items",
+            self.buffer_size >= max(self.batch_size, self.steps_per_update),
+            "must hold at least batch_size and num_envs * num_steps items",
         )
         cfg.require(
             self,
@@ -227,56 +227,28 @@ def _store(config: Config, replay, transitions: Transition):
     return buffers.prioritized_add(replay, transitions, transitions.valid)
 
 
-def _act(config: Config, model: QNetwork, obs, key, eps):
-    """ε-greedy actions ``[num_envs]``."""
-    k_explore, k_random = jax.random.split(key)
-    greedy = jnp.argmax(jax.vmap(model)(obs), axis=-1).astype(jnp.int32)
-    num_actions = model.head.out_features
-    random = jax.random.randint(k_random, greedy.shape, 0, num_actions)
-    explore = jax.random.uniform(k_explore, greedy.shape) < eps
-    return jnp.where(explore, random, greedy)
+def epsilon_greedy_policy(model: QNetwork, eps: jax.Array) -> rollout.Policy:
+    """The behaviour policy: ``epsilon_greedy_sample`` of Q(obs, ·)."""
+    return lambda obs, key: (distributions.epsilon_greedy_sample(key, model(obs), eps), {})
 
 
-class _Collecting(NamedTuple):
-    rollout: rollout.Carry
-    replay: Any
-    window: Window
-    env_steps: jax.Array
+def _window_transitions(config: Config, window: Window, traj: rollout.Transition):
+    """Push a rollout's steps ``[T, N]`` through the n-step windows, in order; returns the
+    windows and the ``[T, N]`` n-step transitions that left them."""
 
-
-def _collect(config: Config, state: State, key):
-    """``num_steps`` ε-greedy steps in every environment, each stored in the replay buffer."""
-    env = envs.from_config(config)
-    N = config.num_envs
-
-    def env_step(c: _Collecting, step_key):
-        model = state.model
-        env_state, obs, stats = c.rollout
-        k_act, k_env = jax.random.split(step_key)
-        action = _act(config, model, obs, k_act, epsilon(config, c.env_steps))
-        next_obs, env_state, reward, terminated, truncated, info = jax.vmap(env.step)(
-            jax.random.split(k_env, N), env_state, action
-        )
-        done = jnp.logical_or(terminated, truncated)
-        stats, ep_return, ep_length = episode_stats.step(stats, reward, done)
-        stats = episode_stats.record(stats, done, ep_return, ep_length)
+    def push(window: Window, t: rollout.Transition):
         step = Window(
-            obs, action, reward, config.gamma * (1.0 - terminated.astype(jnp.float32)), done,
-            info["final_obs"], c.window.filled + 1,
-        )  # fmt: skip
-        window, transition = _push(c.window, step)
-        return _Collecting(
-            rollout=rollout.Carry(env_state, next_obs, stats),
-            replay=_store(config, c.replay, transition),
-            window=window,
-            env_steps=c.env_steps + N,
-        ), None
+            obs=t.obs,
+            action=t.action,
+            reward=t.reward,
+            discount=config.gamma * (1.0 - t.terminated.astype(jnp.float32)),
+            cut=t.done,
+            next_obs=t.final_obs,
+            filled=window.filled + 1,
+        )
+        return _push(window, step)
 
-    carry = _Collecting(state.rollout, state.replay, state.window, state.env_steps)
-    if config.num_steps == 1:  # the common case needs no inner loop
-        return env_step(carry, key)[0]
-    carry, _ = jax.lax.scan(env_step, carry, jax.random.split(key, config.num_steps))
-    return carry
+    return jax.lax.scan(push, window, traj)
 
 
 def _loss(config: Config, model: QNetwork, target: QNetwork, batch: Transition, weights):
@@ -350,11 +322,19 @@ def _learn(config: Config, state: State, replay, env_steps, key):
 
 
 def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
-    """Collect ``num_envs × num_steps`` transitions, then learn (after ``learning_starts``)."""
+    """Collect ``num_envs × num_steps`` transitions, then learn (after ``learning_starts``).
+
+    ε is that of the environment steps taken before the update (constant within it)."""
+    env = envs.from_config(config)
     key, k_collect, k_learn = jax.random.split(state.key, 3)
-    collected = _collect(config, state, k_collect)
-    env_steps = collected.env_steps
-    learner, replay, metrics = _learn(config, state, collected.replay, env_steps, k_learn)
+    eps = epsilon(config, state.env_steps)
+    traj, carry = rollout.collect(
+        env, epsilon_greedy_policy(state.model, eps), state.rollout, k_collect, config.num_steps
+    )
+    window, transitions = _window_transitions(config, state.window, traj)
+    replay = _store(config, state.replay, rollout.flatten(transitions))
+    env_steps = state.env_steps + config.steps_per_update
+    learner, replay, metrics = _learn(config, state, replay, env_steps, k_learn)
 
     sync = env_steps % config.target_update_interval == 0
     params, static_part = eqx.partition(learner.model, eqx.is_array)
@@ -362,19 +342,20 @@ def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
     mixed = optax.incremental_update(params, target_params, config.tau)
     target_params = jax.tree.map(lambda m, t: jnp.where(sync, m, t), mixed, target_params)
 
+    stats = rollout.record(carry.stats, traj)
     metrics = {
         **metrics,
-        **episode_stats.summary(collected.rollout.stats),
+        **episode_stats.summary(stats),
         "env_steps": env_steps,
-        "epsilon": epsilon(config, env_steps),
+        "epsilon": eps,
     }
     state = State(
         model=learner.model,
         target=eqx.combine(target_params, static_part),
         opt_state=learner.opt_state,
         replay=replay,
-        window=collected.window,
-        rollout=collected.rollout,
+        window=window,
+        rollout=carry._replace(stats=stats),
         env_steps=env_steps,
         key=key,
     )

@@ -52,9 +52,27 @@ def categorical_kl(logits_p: Array, logits_q: Array) -> Array:
 
 
 def categorical_mode(logits: Array) -> Array:
-    """The most probable action, argmax_a logits[a]."""
+    """The most probable action, argmax_a logits[a] (the first one on ties)."""
     chex.assert_rank(logits, 1)
     return jnp.argmax(logits)
+
+
+# --- ε-greedy over action values ----------------------------------------------------------
+
+
+def epsilon_greedy_sample(key: Array, q: Array, epsilon: Array | float) -> Array:
+    """With probability ε a uniformly random action, otherwise argmax_a q[a] (the first
+    maximal action on ties, as ``jnp.argmax``).
+
+    The action's probability is ε/A + (1 − ε)·[a = argmax q]. ``q``: ``[A]``; returns int32.
+
+    Reference: Sutton & Barto (2018), §2.2; Mnih et al. (2015), the behaviour policy of DQN.
+    """
+    chex.assert_rank(q, 1)
+    k_explore, k_random = jax.random.split(key)
+    greedy = jnp.argmax(q).astype(jnp.int32)
+    random = jax.random.randint(k_random, (), 0, q.shape[0], dtype=jnp.int32)
+    return jnp.where(jax.random.uniform(k_explore) < epsilon, random, greedy)
 
 
 # --- diagonal Gaussian ---------------------------------------------------------------------
