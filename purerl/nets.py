@@ -48,8 +48,12 @@ def orthogonal(key: jax.Array, shape: tuple[int, int], gain: float = 1.0) -> jax
 
 
 def orthogonal_linear(in_size: int, out_size: int, gain: float, *, key: jax.Array) -> eqx.nn.Linear:
-    """A linear layer with orthogonal weights scaled by ``gain`` and zero bias."""
-    layer = eqx.nn.Linear(in_size, out_size, key=key)
+    """A linear layer with orthogonal weights scaled by ``gain`` and zero bias.
+
+    ``key`` draws the weights. ``eqx.nn.Linear`` needs a key of its own for the random
+    initialization this replaces (weight and bias both): it gets a separate stream,
+    ``fold_in(key, 1)``, so that no key feeds two consumers."""
+    layer = eqx.nn.Linear(in_size, out_size, key=jax.random.fold_in(key, 1))
     weight = orthogonal(key, (out_size, in_size), gain)
     layer = eqx.tree_at(lambda lin: lin.weight, layer, weight)
     return eqx.tree_at(lambda lin: lin.bias, layer, jnp.zeros(out_size, jnp.float32))

@@ -274,13 +274,13 @@ class TabularEnv:
         return self._obs(s), TabularState(s, jnp.zeros((), jnp.int32))
 
     def step(self, key: jax.Array, env_state: TabularState, action: jax.Array):
-        k_next, k_reset = jax.random.split(key)
+        k_next, k_reset, k_noise = jax.random.split(key, 3)
         P, R, terminal = (jnp.asarray(x) for x in (self.mdp.P, self.mdp.R, self.mdp.terminal))
         s, a = env_state.s, jnp.asarray(action, jnp.int32)
         s_next = jax.random.categorical(k_next, jnp.log(P[s, a])).astype(jnp.int32)
         reward = R[s, a, s_next]
         if self.reward_noise > 0.0:
-            reward = reward + self.reward_noise * jax.random.normal(jax.random.fold_in(key, 1))
+            reward = reward + self.reward_noise * jax.random.normal(k_noise)
         t = env_state.t + 1
         terminated = terminal[s_next]
         truncated = jnp.logical_and(t >= self.max_episode_steps, ~terminated)

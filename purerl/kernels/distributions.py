@@ -35,20 +35,29 @@ def categorical_log_prob(logits: Array, action: Array) -> Array:
     return jax.nn.log_softmax(logits)[action]
 
 
+def _p_times(logp: Array, x: Array) -> Array:
+    """p ⊙ x with 0 · x = 0 where p = 0 (a logit of −inf: a masked action), and no NaN in
+    the gradient there: the masked entries of ``x`` (±inf) are replaced by 0 before
+    multiplying by p = exp(−inf) = 0."""
+    return jnp.exp(logp) * jnp.where(logp > -jnp.inf, x, 0.0)
+
+
 def categorical_entropy(logits: Array) -> Array:
-    """H(π) = −Σ_a π(a) log π(a). ``logits``: ``[A]``."""
+    """H(π) = −Σ_a π(a) log π(a), with 0 · log 0 = 0 (logits of −inf mask actions out).
+    ``logits``: ``[A]``."""
     chex.assert_rank(logits, 1)
     logp = jax.nn.log_softmax(logits)
-    return -jnp.sum(jnp.exp(logp) * logp)
+    return -jnp.sum(_p_times(logp, logp))
 
 
 def categorical_kl(logits_p: Array, logits_q: Array) -> Array:
-    """KL(p‖q) = Σ_a p(a) (log p(a) − log q(a)) ≥ 0. Both ``[A]``."""
+    """KL(p‖q) = Σ_a p(a) (log p(a) − log q(a)) ≥ 0, with 0 · log(0/q) = 0 (so actions
+    masked out of p by a logit of −inf add nothing). Both ``[A]``."""
     chex.assert_rank([logits_p, logits_q], 1)
     chex.assert_equal_shape([logits_p, logits_q])
     logp = jax.nn.log_softmax(logits_p)
     logq = jax.nn.log_softmax(logits_q)
-    return jnp.sum(jnp.exp(logp) * (logp - logq))
+    return jnp.sum(_p_times(logp, logp - logq))
 
 
 def categorical_mode(logits: Array) -> Array:
@@ -62,7 +71,7 @@ def categorical_mode(logits: Array) -> Array:
 
 def epsilon_greedy_sample(key: Array, q: Array, epsilon: Array | float) -> Array:
     """With probability ε a uniformly random action, otherwise argmax_a q[a] (the first
-    maximal action on ties, as ``jnp.argmax``).
+    maximal action on ties, as ``jnp.argmax`` and ``kernels.tabular.epsilon_greedy_probs``).
 
     The action's probability is ε/A + (1 − ε)·[a = argmax q]. ``q``: ``[A]``; returns int32.
 

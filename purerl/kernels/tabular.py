@@ -91,11 +91,14 @@ def greedy_policy(q: Array) -> Array:
 
 
 def epsilon_greedy_probs(q: Array, epsilon: Array) -> Array:
-    """π(a) = ε/A + (1 − ε) · [a ∈ argmax Q] / |argmax Q| for one state's values ``q`` ``[A]``
-    (the greedy mass is shared among tied actions)."""
+    """π(a) = ε/A + (1 − ε) · [a = argmax Q] for one state's values ``q`` ``[A]``.
+
+    Ties go to the first maximal action, as in ``greedy_policy``, ``jnp.argmax``, the
+    greedy policies every algorithm evaluates, and ``distributions.epsilon_greedy_sample``:
+    at ε = 0 this is exactly the greedy policy."""
     chex.assert_rank([q, epsilon], [1, 0])
-    best = (q == jnp.max(q)).astype(q.dtype)
-    return epsilon / q.shape[0] + (1.0 - epsilon) * best / jnp.sum(best)
+    best = jax.nn.one_hot(jnp.argmax(q), q.shape[0], dtype=q.dtype)
+    return epsilon / q.shape[0] + (1.0 - epsilon) * best
 
 
 TRACES = ("accumulating", "replacing")

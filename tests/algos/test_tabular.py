@@ -55,7 +55,7 @@ def test_control_step_updates_match_numpy(seed, terminated, method):
     elif method == "q_learning":
         bootstrap = q[s2].max()
     else:
-        greedy = (q[s2] == q[s2].max()) / np.sum(q[s2] == q[s2].max())
+        greedy = np.arange(A) == np.argmax(q[s2])  # ties: the first maximal action
         bootstrap = np.sum((eps / A + (1 - eps) * greedy) * q[s2])
     expected = q.copy()
     expected[s, a] += 0.3 * (step.r + d * bootstrap - q[s, a])

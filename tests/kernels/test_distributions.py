@@ -130,3 +130,39 @@ def test_modes_and_vmap_over_batches():
     for i in range(2):
         np.testing.assert_allclose(ent[i], D.categorical_entropy(logits[i]), rtol=1e-6)
     assert float(D.gaussian_mode((jnp.ones(2), jnp.zeros(2)))[0]) == 1.0
+
+
+def test_masked_logits_give_finite_entropy_and_kl_with_finite_gradients():
+    """A logit of −inf masks an action out: 0 · log 0 counts as 0."""
+    masked, uniform = jnp.array([0.0, -jnp.inf]), jnp.array([0.0, 0.0])
+    assert float(D.categorical_entropy(masked)) == 0.0
+    np.testing.assert_allclose(float(D.categorical_kl(masked, uniform)), math.log(2.0), rtol=1e-6)
+    for grad in (
+        jax.grad(D.categorical_entropy)(masked),
+        *jax.grad(D.categorical_kl, argnums=(0, 1))(masked, uniform),
+    ):
+        assert np.all(np.isfinite(np.asarray(grad))), grad
+
+
+@given(seeds, st.integers(2, 8))
+def test_masking_actions_equals_dropping_them(seed, n):
+    """Entropy and KL with some logits at −inf equal those of the live actions alone; their
+    gradients are finite (and zero for the masked logits of the entropy)."""
+    p_logits, q_logits = logits_pair(seed, n)
+    live = np.random.default_rng(seed).random(n) < 0.6
+    live[0] = True
+    masked = np.where(live, p_logits, -np.inf).astype(np.float32)
+    np.testing.assert_allclose(
+        D.categorical_entropy(masked), D.categorical_entropy(p_logits[live]), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        D.categorical_kl(masked, q_logits),
+        D.categorical_kl(p_logits[live], q_logits[live])
+        - np.log(np.sum(np.exp(q_logits[live])) / np.sum(np.exp(q_logits))),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+    grad = np.asarray(jax.grad(D.categorical_entropy)(jnp.asarray(masked)))
+    assert np.all(np.isfinite(grad)) and np.all(grad[~live] == 0.0)
+    grads = jax.grad(D.categorical_kl, argnums=(0, 1))(jnp.asarray(masked), q_logits)
+    assert all(np.all(np.isfinite(np.asarray(g))) for g in grads)

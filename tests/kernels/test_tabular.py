@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from purerl.envs.tabular import random_mdp
+from purerl.kernels import distributions as D
 from purerl.kernels import returns
 from purerl.kernels import tabular as K
 
@@ -45,14 +46,26 @@ def test_solve_linear_pivots_past_a_zero_diagonal():
 
 
 @given(seeds, st.integers(1, 6), st.floats(0.0, 1.0))
-def test_epsilon_greedy_probs(seed, n, eps):
+def test_epsilon_greedy_probs_give_the_greedy_mass_to_the_first_maximal_action(seed, n, eps):
     q = np.random.default_rng(seed).integers(0, 3, size=n).astype(np.float32)  # with ties
     p = np.asarray(K.epsilon_greedy_probs(q, jnp.float32(eps)))
-    best = q == q.max()
+    first_best = np.arange(n) == np.flatnonzero(q == q.max())[0]
     np.testing.assert_allclose(p.sum(), 1.0, rtol=1e-5)
-    np.testing.assert_allclose(p, eps / n + (1 - eps) * best / best.sum(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(p, eps / n + (1 - eps) * first_best, rtol=1e-5, atol=1e-6)
     if eps == 1.0:
         np.testing.assert_allclose(p, 1.0 / n, rtol=1e-6)
+
+
+@given(seeds, st.integers(1, 6))
+def test_greedy_conventions_agree_on_ties(seed, n):
+    """ε-greedy at ε = 0, the greedy policy of a Q-table and ε-greedy sampling at ε = 0 all
+    pick the first maximal action."""
+    q = jnp.asarray(np.random.default_rng(seed).integers(0, 2, size=n).astype(np.float32))
+    probs = np.asarray(K.epsilon_greedy_probs(q, jnp.float32(0.0)))
+    greedy = np.asarray(K.greedy_policy(q[None]))[0]
+    sampled = int(D.epsilon_greedy_sample(jax.random.key(seed), q, 0.0))
+    np.testing.assert_array_equal(probs, greedy)
+    assert probs[sampled] == 1.0 and sampled == int(np.argmax(np.asarray(q)))
 
 
 @given(seeds, st.sampled_from(["accumulating", "replacing"]), st.floats(0.0, 1.0))
