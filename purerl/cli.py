@@ -229,7 +229,10 @@ class _Progress:
     def update(self, chunk) -> None:
         new = chunk.updates_done - self.updates_done
         self.updates_done = chunk.updates_done
-        self._bar.set_postfix(ret=f"{chunk.metrics['episode_return'][:, -1].mean():.1f}")
+        latest = {"ret": chunk.metrics["episode_return"][:, -1].mean()}
+        if "eval_return" in chunk.metrics:
+            latest["eval"] = chunk.metrics["eval_return"][:, -1].mean()
+        self._bar.set_postfix({k: f"{v:.1f}" for k, v in latest.items()})
         self._bar.update(new * self._steps_per_update)
 
     def close(self) -> None:

@@ -14,23 +14,28 @@ import numpy as np  # noqa: E402
 from purerl.experiment.stats import bootstrap_ci  # noqa: E402
 
 
-def plot_curves(
-    curves: list[tuple[str, np.ndarray, np.ndarray]], path: Path, title: str = ""
-) -> Path:
-    """Draw ``(label, env_steps [U], returns [seeds, U])`` curves and save a PNG at ``path``."""
+def plot_curves(curves: list[tuple], path: Path, title: str = "") -> Path:
+    """Draw ``(label, env_steps [U], returns [seeds, U][, eval_returns [seeds, U]])``
+    curves and save a PNG at ``path``. Evaluation returns of the greedy policy, where
+    given (not None), are drawn dashed in the curve's colour."""
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
-    for label, steps, returns in curves:
+    for label, steps, returns, *evaluated in curves:
         mean = returns.mean(axis=0)
-        (line,) = ax.plot(steps, mean, label=label, lw=1.6)
+        (line,) = ax.plot(steps, mean, label=label or "training", lw=1.6)
         if returns.shape[0] > 1:
             lo, hi = bootstrap_ci(returns, resamples=500)
             ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
+        if evaluated and evaluated[0] is not None:
+            ax.plot(
+                steps, evaluated[0].mean(axis=0), ls="--", lw=1.2, color=line.get_color(),
+                label=f"{label} (greedy eval)".strip(),
+            )  # fmt: skip
     ax.set_xlabel("environment steps")
     ax.set_ylabel("episode return (last 100 episodes)")
     if title:
         ax.set_title(title)
     ax.grid(alpha=0.3)
-    if len(curves) > 1 or curves[0][0]:
+    if len(curves) > 1 or curves[0][0] or (len(curves[0]) > 3 and curves[0][3] is not None):
         ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     path = Path(path)

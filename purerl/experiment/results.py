@@ -82,8 +82,10 @@ def point_label(point: dict[str, float]) -> str:
 def summarize(
     metrics: dict[str, np.ndarray], points: list[dict[str, float]], wall_s: float, run_s: float
 ) -> list[dict[str, Any]]:
-    """One row per grid point: final return mean, 95% bootstrap CI and IQM across seeds."""
+    """One row per grid point: final return mean, 95% bootstrap CI and IQM across seeds;
+    with evaluation on, the final greedy-policy return (mean over seeds) too."""
     final = metrics["episode_return"][:, :, -1]  # [point, seed]
+    evaluated = metrics.get("eval_return")
     steps = int(metrics["env_steps"][0, 0, -1])
     total_steps = steps * final.size
     rows = []
@@ -100,17 +102,22 @@ def summarize(
             "wall_s": round(wall_s, 2),
             "steps_per_s": round(total_steps / max(run_s, 1e-9)),
         })  # fmt: skip
+        if evaluated is not None:
+            rows[-1]["eval_return"] = float(evaluated[p, :, -1].mean())
     return rows
 
 
 def format_table(rows: list[dict[str, Any]], grid_names: list[str]) -> str:
-    head = [*grid_names, "final return", "95% CI", "IQM", "wall s", "steps/s"]
+    evaluated = all("eval_return" in r for r in rows)
+    head = [*grid_names, "final return", "95% CI", "IQM"]
+    head += ["eval return"] * evaluated + ["wall s", "steps/s"]
     body = [
         [
             *(f"{r[n]:g}" for n in grid_names),
             f"{r['final_return']:.1f}",
             f"[{r['ci95_low']:.1f}, {r['ci95_high']:.1f}]",
             f"{r['iqm']:.1f}",
+            *([f"{r['eval_return']:.1f}"] if evaluated else []),
             f"{r['wall_s']:.1f}",
             f"{r['steps_per_s']:,}",
         ]
@@ -149,5 +156,7 @@ def draw_runs(paths: list[Path], out: Path) -> Path:
         prefix = f"{Path(path).name}: " if len(paths) > 1 else ""
         for p, point in enumerate(config["points"]):
             label = prefix + (point_label(point) or config["algo"])
-            curves.append((label, metrics["env_steps"][p, 0], metrics["episode_return"][p]))
+            evaluated = metrics["eval_return"][p] if "eval_return" in metrics else None
+            steps = metrics["env_steps"][p, 0]
+            curves.append((label, steps, metrics["episode_return"][p], evaluated))
     return plot_curves(curves, out, title=" / ".join(sorted(env_ids)))

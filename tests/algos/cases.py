@@ -24,7 +24,15 @@ CASES = [
     AlgoCase(
         "ppo",
         ppo,
-        dict(num_envs=2, num_steps=16, total_timesteps=96, num_epochs=2, num_minibatches=2),
+        dict(
+            num_envs=2,
+            num_steps=16,
+            total_timesteps=96,
+            num_epochs=2,
+            num_minibatches=2,
+            eval_every=2,
+            eval_episodes=2,
+        ),
         dict(lr=[1e-3, 3e-4], clip_eps=[0.1, 0.3]),
         [
             (dict(lr=-1e-3), "lr"),
@@ -54,7 +62,7 @@ CASES = [
     AlgoCase(
         "tabular-q_learning",
         tabular,
-        dict(method="q_learning", num_episodes=6),
+        dict(method="q_learning", num_episodes=6, eval_every=2, eval_episodes=2),
         dict(lr=[0.1, 0.5], epsilon_end=[0.0, 0.2]),
         [
             (dict(method="monte-carlo"), "method"),
@@ -74,7 +82,7 @@ CASES = [
     AlgoCase(
         "dqn",
         dqn,
-        DQN_SMALL,
+        dict(DQN_SMALL, eval_every=2, eval_episodes=2),
         dict(lr=[1e-3, 3e-4], tau=[1.0, 0.5]),
         [
             (dict(env_id="Pendulum-v1"), "env_id"),
@@ -95,7 +103,7 @@ CASES = [
     AlgoCase(
         "reinforce-baseline",
         pg,
-        dict(num_envs=2, num_steps=24, total_timesteps=144),
+        dict(num_envs=2, num_steps=24, total_timesteps=144, eval_every=2, eval_episodes=2),
         dict(lr=[1e-3, 3e-3], gamma=[0.9, 0.99]),
         [
             (dict(psi="advantage"), "psi"),
@@ -144,6 +152,8 @@ CASES = [
             total_timesteps=96,
             vf_minibatches=2,
             normalize_obs=True,
+            eval_every=2,
+            eval_episodes=2,
         ),
         dict(dual_lr=[1.0, 10.0], policy_lr=[1e-3, 3e-4]),
         [(dict(dual_lr=-1.0), "dual_lr")],

@@ -8,10 +8,20 @@ import jax
 import numpy as np
 
 
-def final_returns(module, config, seeds: int = 4, name: str = "") -> np.ndarray:
+def final_metrics(module, config, seeds: int = 4, name: str = "") -> dict[str, np.ndarray]:
+    """Every metric after the last update, ``[seeds]``; prints the returns."""
     keys = jax.random.split(jax.random.key(0), seeds)
     _, metrics = jax.jit(jax.vmap(module.train, in_axes=(None, 0)))(config, keys)
-    returns = np.asarray(metrics["episode_return"][:, -1])
+    final = {k: np.asarray(v[:, -1]) for k, v in metrics.items()}
     label = name or f"{module.__name__.rsplit('.', 1)[-1]} {config.env_id}"
-    print(f"{label}: final returns per seed {np.round(returns, 1)}, mean {returns.mean():.1f}")
-    return returns
+    for metric in ("episode_return", "eval_return"):
+        if metric in final:
+            values = final[metric]
+            print(
+                f"{label}: final {metric} per seed {np.round(values, 1)}, mean {values.mean():.1f}"
+            )
+    return final
+
+
+def final_returns(module, config, seeds: int = 4, name: str = "") -> np.ndarray:
+    return final_metrics(module, config, seeds, name)["episode_return"]

@@ -48,6 +48,11 @@ def test_train_compiles_once_and_returns_the_shared_metrics(case, jitted, refere
     for name in SHARED_METRICS:
         assert metrics[name].shape == (num_updates,), name
         assert np.all(np.isfinite(np.asarray(metrics[name]))), name
+    if config.eval_every:
+        assert metrics["eval_return"].shape == (num_updates,)
+        assert np.all(np.isfinite(np.asarray(metrics["eval_return"])))
+    else:
+        assert "eval_return" not in metrics
     steps = np.asarray(metrics["env_steps"])
     if hasattr(config, "steps_per_update"):  # a fixed number of environment steps per update
         assert int(steps[-1]) == num_updates * config.steps_per_update
@@ -81,6 +86,17 @@ def test_same_key_gives_bitwise_identical_results(case, jitted, reference):
     again = jitted(config, jax.random.split(jax.random.key(0), 4)[0])[1]
     for name in reference[0]:
         np.testing.assert_array_equal(np.asarray(again[name]), np.asarray(reference[0][name]))
+
+
+def test_evaluation_leaves_training_bitwise_unchanged(case, reference):
+    """Evaluation draws keys from its own stream: with it off, every other metric is equal."""
+    if not case.small.get("eval_every"):
+        pytest.skip("evaluation is off in this case")
+    config = case.module.Config(**{**case.small, "eval_every": 0})
+    off = jax.jit(case.module.train)(config, jax.random.split(jax.random.key(0), 4)[0])[1]
+    assert set(reference[0]) == set(off) | {"eval_return"}
+    for name in off:
+        np.testing.assert_array_equal(np.asarray(off[name]), np.asarray(reference[0][name]))
 
 
 def test_different_keys_give_different_runs(reference):

@@ -27,6 +27,7 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
     proc = purerl("train", "ppo", "--env", "CartPole-v1", "--seeds", "3", "--set",
                   "lr=2.5e-4,1e-3", "--set", "clip_eps=0.1,0.2", *SMALL,
+                  "--set", "eval_every=3", "--set", "eval_episodes=2",
                   "--out", str(out))  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     (run_dir,) = out.iterdir()
@@ -40,7 +41,7 @@ def test_train_writes_the_result_files(run):
     assert config["seeds"] == 3 and len(config["points"]) == 4
     assert config["config"]["num_envs"] == 2
     with np.load(run_dir / "metrics.npz") as m:
-        assert m["episode_return"].shape == (4, 3, 8)
+        assert m["episode_return"].shape == (4, 3, 8) and m["eval_return"].shape == (4, 3, 8)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["devices"] == os.cpu_count(), "the command shards runs across every core"
     rows = summary["rows"]
@@ -49,7 +50,7 @@ def test_train_writes_the_result_files(run):
     ]  # fmt: skip
     for r in rows:
         assert r["ci95_low"] <= r["final_return"] <= r["ci95_high"]
-        assert r["steps_per_s"] > 0
+        assert r["steps_per_s"] > 0 and np.isfinite(r["eval_return"])
     png = run_dir / "curves.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     image = matplotlib.image.imread(png)
@@ -60,6 +61,7 @@ def test_train_prints_a_table_per_grid_point(run):
     proc, _ = run
     table = [line for line in proc.stdout.splitlines() if "final return" in line]
     assert table and "95% CI" in table[0] and "IQM" in table[0] and "steps/s" in table[0]
+    assert "eval return" in table[0]
     assert (
         sum(line.strip().startswith(("0.00025", "0.001")) for line in proc.stdout.splitlines()) == 4
     )
