@@ -77,7 +77,8 @@ def _step_all(env: envs.Environment, act: Policy, env_state, obs, key):
     k_act, k_env = jax.random.split(key)
     n = obs.shape[0]
     action, extras = jax.vmap(act)(obs, jax.random.split(k_act, n))
-    out = jax.vmap(env.step)(jax.random.split(k_env, n), env_state, envs.to_env_action(env, action))
+    keys = jax.random.split(k_env, n)
+    out = envs.step_batch(env, keys, env_state, envs.to_env_action(env, action))
     return action, extras, out
 
 

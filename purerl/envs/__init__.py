@@ -24,12 +24,13 @@ from purerl.envs.interface import (
     Environment,
     box,
     is_discrete,
+    step_batch,
     to_env_action,
 )
 
 __all__ = [
     "BACKENDS", "Box", "Discrete", "Environment", "box", "check_env_id", "from_config",
-    "is_discrete", "make", "registered", "to_env_action",
+    "is_discrete", "make", "registered", "step_batch", "to_env_action",
 ]  # fmt: skip
 
 

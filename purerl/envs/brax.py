@@ -76,15 +76,39 @@ class BraxEnv:
         state = self._env.reset(key)
         return state.obs, BraxEnvState(state, jnp.zeros((), jnp.int32))
 
-    def step(self, key: jax.Array, env_state: BraxEnvState, action: jax.Array):
+    def _advance(self, env_state: BraxEnvState, action: jax.Array):
+        """The physics step and time limit, without the reset: ``(state, terminated,
+        truncated)``."""
         nxt = self._env.step(env_state.brax_state, action)
         time = env_state.time + 1
         terminated = nxt.done > 0.5
         truncated = jnp.logical_and(time >= self.max_episode_steps, ~terminated)
-        done = jnp.logical_or(terminated, truncated)
+        return BraxEnvState(nxt, time), terminated, truncated
+
+    def _reset_where(self, key: jax.Array, done: jax.Array, state: BraxEnvState):
+        """``(obs, state)``: a fresh episode where ``done``, ``state`` elsewhere."""
         reset_obs, reset_state = self.reset(key)
-        state = jax.tree.map(
-            lambda r, s: jnp.where(done, r, s), reset_state, BraxEnvState(nxt, time)
+        state = jax.tree.map(lambda r, s: jnp.where(done, r, s), reset_state, state)
+        return jnp.where(done, reset_obs, state.brax_state.obs), state
+
+    def step(self, key: jax.Array, env_state: BraxEnvState, action: jax.Array):
+        state, terminated, truncated = self._advance(env_state, action)
+        final_obs, reward = state.brax_state.obs, state.brax_state.reward
+        obs, state = self._reset_where(key, terminated | truncated, state)
+        return obs, state, reward, terminated, truncated, {"final_obs": final_obs}
+
+    def step_batch(self, keys: jax.Array, env_state: BraxEnvState, action: jax.Array):
+        """``vmap(step)``, but the batch computes resets only when one of its episodes
+        ended (a ``lax.cond`` on the batch; under a further ``vmap``, e.g. over seeds, the
+        cond becomes a select and both branches run, as in ``step``). Same episodes; the
+        reset states can differ from ``step``'s in the last float bits, as XLA fuses the
+        branch differently. Measured in ``bench/brax_reset.py``: 1.04–1.08× the steps/s."""
+        state, terminated, truncated = jax.vmap(self._advance)(env_state, action)
+        final_obs, reward = state.brax_state.obs, state.brax_state.reward
+        done = terminated | truncated
+        obs, state = jax.lax.cond(
+            jnp.any(done),
+            lambda: jax.vmap(self._reset_where)(keys, done, state),
+            lambda: (final_obs, state),
         )
-        obs = jnp.where(done, reset_obs, nxt.obs)
-        return obs, state, nxt.reward, terminated, truncated, {"final_obs": nxt.obs}
+        return obs, state, reward, terminated, truncated, {"final_obs": final_obs}

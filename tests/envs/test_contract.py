@@ -34,7 +34,8 @@ def random_action(env, key):
 
 @pytest.fixture(scope="module", params=list(PER_BACKEND.values()), ids=list(PER_BACKEND))
 def steps(request):
-    """Reset, then ``STEPS`` steps of a random policy in ``NUM_ENVS`` environments."""
+    """Reset, then ``STEPS`` steps of a random policy in ``NUM_ENVS`` environments, through
+    ``envs.step_batch`` (the path the collector takes)."""
     env_id, kwargs = request.param
     env = envs.make(env_id, **kwargs)
 
@@ -46,7 +47,7 @@ def steps(request):
             obs, state = carry
             k_act, k_env = jax.random.split(k)
             action = jax.vmap(lambda k: random_action(env, k))(jax.random.split(k_act, NUM_ENVS))
-            out = jax.vmap(env.step)(jax.random.split(k_env, NUM_ENVS), state, action)
+            out = envs.step_batch(env, jax.random.split(k_env, NUM_ENVS), state, action)
             nobs, state, reward, term, trunc, info = out
             return (nobs, state), (obs, nobs, reward, term, trunc, info["final_obs"])
 
@@ -91,6 +92,29 @@ def test_automatic_reset_keeps_the_final_observation(steps):
     assert np.any(np.abs(nobs[ended] - final[ended]) > 1e-6)
 
 
+def test_brax_batched_step_equals_the_vmapped_step():
+    """brax's ``step_batch`` (resets computed only when an episode in the batch ended) gives
+    ``vmap(step)``'s episodes: the same ends, observations equal up to float rounding."""
+    env = envs.make(*PER_BACKEND["brax/"][:1], **PER_BACKEND["brax/"][1])
+    obs, state = jax.vmap(env.reset)(jax.random.split(jax.random.key(0), NUM_ENVS))
+    action = jnp.zeros((NUM_ENVS, *env.action_space.shape))
+
+    def run(step):
+        def body(state, k):
+            out = step(jax.random.split(k, NUM_ENVS), state, action)
+            return out[1], (out[0], out[2], out[3], out[4], out[5]["final_obs"])
+
+        return jax.lax.scan(body, state, jax.random.split(jax.random.key(1), STEPS))[1]
+
+    batched = jax.jit(lambda: run(env.step_batch))()
+    vmapped = jax.jit(lambda: run(jax.vmap(env.step)))()
+    assert np.asarray(batched[3] | batched[2]).any()
+    for a, b in zip(batched, vmapped):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(batched[2], vmapped[2])
+    np.testing.assert_array_equal(batched[3], vmapped[3])
+
+
 class _EchoEnv:
     """A one-step-per-episode environment whose observation is the action it received."""
 
@@ -120,7 +144,7 @@ def test_box_clips_each_dimension_to_its_own_bounds_in_the_collector():
         np.testing.assert_array_equal(
             sent, np.clip(row, [-1.0, -5.0], [1.0, 0.5]).astype(np.float32)
         )
-        np.testing.assert_array_equal(np.asarray(traj.action[0, 0]), row)  # stored unclipped
+        np.testing.assert_array_equal(traj.action[0, 0], np.float32(row))  # stored unclipped
 
 
 def test_box_broadcasts_scalar_bounds_and_rejects_crossed_ones():

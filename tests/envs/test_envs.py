@@ -75,15 +75,6 @@ def test_gymnax_continuous_action_space():
     check_interface(env, rollout(env, 210))
 
 
-def test_brax_adapter_truncates_and_resets():
-    env = envs.make("brax/inverted_pendulum", episode_length=5)
-    assert env.observation_shape == (4,) and env.action_space.shape == (1,)
-    out = rollout(env, 12, num_envs=2, action_fn=lambda o: jnp.zeros((o.shape[0], 1)))
-    check_interface(env, out)
-    trunc = out[4]
-    np.testing.assert_array_equal(np.argwhere(trunc[:, 0])[:, 0], [4, 9])
-
-
 def test_unknown_env_id_names_the_field_and_suggests():
     with pytest.raises(
         ValueError, match=r"env_id: unknown environment id 'CartPole-v2'.*CartPole-v1"
