@@ -84,9 +84,8 @@ def test_evaluate_vmaps_over_keys_and_stochastic_policies_use_their_key():
         return jax.random.randint(key, (), 0, 4), {}
 
     run = jax.jit(jax.vmap(lambda k: purerl.evaluate(env, random_policy, k, 64)))
-    out = np.asarray(run(jax.random.split(jax.random.key(2), 3)))
+    keys = jax.random.split(jax.random.key(2), 3)
+    out = np.asarray(run(keys))
     assert out.shape == (3, 64) and set(np.unique(out)) <= {-1.0, 0.0, 1.0}
     assert not np.array_equal(out[0], out[1])
-    np.testing.assert_array_equal(
-        out[2], purerl.evaluate(env, random_policy, jax.random.split(jax.random.key(2), 3)[2], 64)
-    )
+    np.testing.assert_array_equal(out[2], purerl.evaluate(env, random_policy, keys[2], 64))

@@ -95,7 +95,8 @@ def test_automatic_reset_keeps_the_final_observation(steps):
 def test_brax_batched_step_equals_the_vmapped_step():
     """brax's ``step_batch`` (resets computed only when an episode in the batch ended) gives
     ``vmap(step)``'s episodes: the same ends, observations equal up to float rounding."""
-    env = envs.make(*PER_BACKEND["brax/"][:1], **PER_BACKEND["brax/"][1])
+    env_id, kwargs = PER_BACKEND["brax/"]
+    env = envs.make(env_id, **kwargs)
     obs, state = jax.vmap(env.reset)(jax.random.split(jax.random.key(0), NUM_ENVS))
     action = jnp.zeros((NUM_ENVS, *env.action_space.shape))
 
