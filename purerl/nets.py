@@ -14,6 +14,7 @@ from collections.abc import Callable
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "tanh": jax.nn.tanh,
@@ -194,3 +195,86 @@ class QNetwork(eqx.Module):
         if self.value_head is None:
             return out
         return dueling(self.value_head(features)[0], out, self.aggregation)
+
+
+# --- continuous control: Q(s, a) critics and actors on a box ----------------------------------
+
+
+class QCritic(eqx.Module):
+    """(obs, action) ↦ Q(s, a), a scalar: an MLP on the concatenation."""
+
+    trunk: MLP
+    head: eqx.nn.Linear
+
+    def __init__(
+        self,
+        obs_size: int,
+        action_size: int,
+        hidden_sizes: tuple[int, ...],
+        activation: str,
+        *,
+        key,
+    ):
+        k_trunk, k_head = jax.random.split(key)
+        self.trunk = MLP(obs_size + action_size, hidden_sizes, activation, key=k_trunk)
+        self.head = orthogonal_linear(self.trunk.out_size, 1, 1.0, key=k_head)
+
+    def __call__(self, obs: jax.Array, action: jax.Array) -> jax.Array:
+        return self.head(self.trunk(jnp.concatenate([obs, action])))[0]
+
+
+def critic_ensemble(size: int, *args, key) -> QCritic:
+    """``size`` independent ``QCritic(*args)`` stacked into one module whose array leaves
+    have a leading ``[size]`` axis (TD3/SAC's twin critics: one batched forward pass)."""
+    return eqx.filter_vmap(lambda k: QCritic(*args, key=k))(jax.random.split(key, size))
+
+
+def ensemble_values(critics: QCritic, obs: jax.Array, action: jax.Array) -> jax.Array:
+    """Q_e(obs, action) of every critic of a ``critic_ensemble``: ``[size]``."""
+    return eqx.filter_vmap(lambda c: c(obs, action))(critics)
+
+
+class DeterministicActor(eqx.Module):
+    """obs ↦ μ(obs) = c + h tanh(W · MLP(obs)) inside the action box (c, h: its centre and
+    half-widths)."""
+
+    trunk: MLP
+    head: eqx.nn.Linear
+    center: tuple[float, ...] = eqx.field(static=True)  # constants, not parameters
+    half: tuple[float, ...] = eqx.field(static=True)
+
+    def __init__(self, obs_size: int, low, high, hidden_sizes, activation: str, *, key):
+        k_trunk, k_head = jax.random.split(key)
+        self.trunk = MLP(obs_size, hidden_sizes, activation, key=k_trunk)
+        low, high = (np.asarray(b, np.float64).reshape(-1) for b in (low, high))
+        self.head = orthogonal_linear(self.trunk.out_size, low.shape[0], 0.01, key=k_head)
+        self.center = tuple(float(x) for x in (high + low) / 2.0)
+        self.half = tuple(float(x) for x in (high - low) / 2.0)
+
+    def __call__(self, obs: jax.Array) -> jax.Array:
+        center, half = jnp.asarray(self.center), jnp.asarray(self.half)
+        return center + half * jnp.tanh(self.head(self.trunk(obs)))
+
+
+class SquashedGaussianActor(eqx.Module):
+    """obs ↦ (mean ``[D]``, log_std ``[D]``) of the pre-squash Gaussian (both state-dependent);
+    log_std is squashed into [``LOG_STD_MIN``, ``LOG_STD_MAX``] with a tanh as in CleanRL's
+    SAC. ``kernels.distributions.squashed_gaussian_*`` map it onto the action box."""
+
+    LOG_STD_MIN = -5.0
+    LOG_STD_MAX = 2.0
+    trunk: MLP
+    mean: eqx.nn.Linear
+    log_std: eqx.nn.Linear
+
+    def __init__(self, obs_size: int, action_size: int, hidden_sizes, activation: str, *, key):
+        k_trunk, k_mean, k_std = jax.random.split(key, 3)
+        self.trunk = MLP(obs_size, hidden_sizes, activation, key=k_trunk)
+        self.mean = orthogonal_linear(self.trunk.out_size, action_size, 0.01, key=k_mean)
+        self.log_std = orthogonal_linear(self.trunk.out_size, action_size, 0.01, key=k_std)
+
+    def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+        features = self.trunk(obs)
+        lo, hi = self.LOG_STD_MIN, self.LOG_STD_MAX
+        log_std = lo + 0.5 * (hi - lo) * (jnp.tanh(self.log_std(features)) + 1.0)
+        return self.mean(features), log_std

@@ -13,6 +13,9 @@ ALGORITHMS = {
     "pg": "purerl.algos.pg",
     "trpo": "purerl.algos.trpo",
     "dqn": "purerl.algos.dqn",
+    "ddpg": "purerl.algos.ddpg",
+    "td3": "purerl.algos.td3",
+    "sac": "purerl.algos.sac",
     "tabular": "purerl.algos.tabular",
 }
 

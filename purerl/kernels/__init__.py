@@ -5,8 +5,10 @@ Unbatched (one trajectory ``[T]`` or one sample), rank-checked at trace time, ta
 name (``from purerl.kernels import gae, clipped_surrogate_objective``) or through its module
 (``purerl.kernels.returns.gae``):
 
+- ``continuous``: DDPG/TD3/SAC: deterministic policy gradient, clipped double-Q and soft
+  targets, target smoothing, SAC's actor and temperature losses, Polyak averaging;
 - ``distributions``: sample, log-probability, entropy, KL and mode of categorical and
-  diagonal-Gaussian policies; ε-greedy sampling;
+  diagonal-Gaussian policies; the tanh-squashed Gaussian on a box; ε-greedy sampling;
 - ``divergence``: the k1, k2, k3 sample estimators of KL from log-ratios;
 - ``policy``: policy-gradient, surrogate, clipped and KL-penalized objectives, advantage
   normalization, entropy and value losses;
@@ -17,6 +19,7 @@ name (``from purerl.kernels import gae, clipped_surrogate_objective``) or throug
 """
 
 from purerl.kernels import (
+    continuous,
     distributions,
     divergence,
     policy,
@@ -24,6 +27,16 @@ from purerl.kernels import (
     tabular,
     trust_region,
     value,
+)
+from purerl.kernels.continuous import (
+    clipped_double_q_target,
+    deterministic_policy_loss,
+    polyak,
+    smoothed_target_action,
+    soft_policy_loss,
+    soft_q_target,
+    target_entropy,
+    temperature_loss,
 )
 from purerl.kernels.distributions import (
     CATEGORICAL,
@@ -40,6 +53,10 @@ from purerl.kernels.distributions import (
     gaussian_log_prob,
     gaussian_mode,
     gaussian_sample,
+    squashed_gaussian_log_prob,
+    squashed_gaussian_mode,
+    squashed_gaussian_sample,
+    tanh_log_det_jacobian,
 )
 from purerl.kernels.divergence import kl_k1, kl_k2, kl_k3
 from purerl.kernels.policy import (
@@ -98,10 +115,11 @@ from purerl.kernels.value import (
     squared_loss,
 )
 
-MODULES = (distributions, divergence, policy, returns, tabular, trust_region, value)
+MODULES = (continuous, distributions, divergence, policy, returns, tabular, trust_region, value)
 
 __all__ = [
     # modules
+    "continuous",
     "distributions",
     "divergence",
     "policy",
@@ -124,6 +142,19 @@ __all__ = [
     "gaussian_log_prob",
     "gaussian_mode",
     "gaussian_sample",
+    "squashed_gaussian_log_prob",
+    "squashed_gaussian_mode",
+    "squashed_gaussian_sample",
+    "tanh_log_det_jacobian",
+    # continuous
+    "clipped_double_q_target",
+    "deterministic_policy_loss",
+    "polyak",
+    "smoothed_target_action",
+    "soft_policy_loss",
+    "soft_q_target",
+    "target_entropy",
+    "temperature_loss",
     # divergence
     "kl_k1",
     "kl_k2",

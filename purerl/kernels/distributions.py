@@ -146,3 +146,62 @@ CATEGORICAL = DistributionOps(
 DIAG_GAUSSIAN = DistributionOps(
     gaussian_sample, gaussian_log_prob, gaussian_entropy, gaussian_kl, gaussian_mode
 )
+
+
+# --- tanh-squashed Gaussian on a box ---------------------------------------------------------
+#
+# u ~ N(μ, diag σ²), a = c + h ⊙ tanh(u) with c = (high + low)/2, h = (high − low)/2, so a lies
+# in the open box (low, high). By the change of variables (Haarnoja et al., "Soft
+# Actor-Critic", 2018, appendix C),
+#
+#     log π(a) = log N(u; μ, σ²) − Σ_d log(1 − tanh² u_d) − Σ_d log h_d,
+#
+# with log(1 − tanh² u) = 2 (log 2 − u − softplus(−2u)), exact and finite for every u (the
+# naive form gives log 0 = −inf once tanh u rounds to ±1). The last term, the log-determinant
+# of the affine rescale, makes it a density on the box; it is constant in the parameters, so
+# it changes SAC's entropy (and so the temperature's target) but no gradient of the policy.
+
+
+def tanh_log_det_jacobian(u: Array) -> Array:
+    """log |d tanh(u)/du| = log(1 − tanh² u) = 2 (log 2 − u − softplus(−2u)), element-wise."""
+    return 2.0 * (math.log(2.0) - u - jax.nn.softplus(-2.0 * u))
+
+
+def _check_box(mean: Array, low: Array, high: Array) -> tuple[Array, Array]:
+    low, high = jnp.broadcast_to(low, mean.shape), jnp.broadcast_to(high, mean.shape)
+    return (high + low) / 2.0, (high - low) / 2.0
+
+
+def _squash(u: Array, low: Array, high: Array) -> Array:
+    """c + h tanh(u), clipped into [low, high]: where tanh rounds to ±1 the sum can land an
+    ulp outside the box."""
+    center, half = _check_box(u, low, high)
+    return jnp.clip(center + half * jnp.tanh(u), low, high)
+
+
+def squashed_gaussian_log_prob(
+    params: tuple[Array, Array], u: Array, low: Array = -1.0, high: Array = 1.0
+) -> Array:
+    """log π(a) of the squashed action a = c + h tanh(u), from its pre-squash ``u`` ``[D]``
+    (see the section note). ``params = (mean [D], log_std [D])``; ``low``, ``high`` the box."""
+    mean, _ = _check_gaussian(params)
+    chex.assert_equal_shape([mean, u])
+    _, half = _check_box(mean, low, high)
+    return gaussian_log_prob(params, u) - jnp.sum(tanh_log_det_jacobian(u)) - jnp.sum(jnp.log(half))
+
+
+def squashed_gaussian_sample(
+    key: Array, params: tuple[Array, Array], low: Array = -1.0, high: Array = 1.0
+) -> tuple[Array, Array]:
+    """Draw a = c + h tanh(u), u ~ N(μ, σ²) (reparameterized: gradients flow to μ and σ).
+    Returns ``(a [D], log π(a))``."""
+    u = gaussian_sample(key, params)
+    return _squash(u, low, high), squashed_gaussian_log_prob(params, u, low, high)
+
+
+def squashed_gaussian_mode(
+    params: tuple[Array, Array], low: Array = -1.0, high: Array = 1.0
+) -> Array:
+    """The deterministic action c + h tanh(μ) (the squashed mean; evaluation uses it)."""
+    mean, _ = _check_gaussian(params)
+    return _squash(mean, low, high)

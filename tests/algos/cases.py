@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from purerl.algos import dqn, pg, ppo, tabular, trpo
+from purerl.algos import ddpg, dqn, pg, ppo, sac, tabular, td3, trpo
 
 
 class AlgoCase(NamedTuple):
@@ -19,6 +19,19 @@ DQN_SMALL = dict(
     num_envs=2, total_timesteps=64, buffer_size=32, batch_size=8, learning_starts=16,
     target_update_interval=8, hidden_sizes=(16,),
 )  # fmt: skip
+
+OFFPOLICY_SMALL = dict(
+    num_envs=2, total_timesteps=48, buffer_size=32, batch_size=8, learning_starts=16,
+    hidden_sizes=(16,),
+)  # fmt: skip
+OFFPOLICY_INVALID = [
+    (dict(env_id="CartPole-v1"), "env_id"),
+    (dict(tau=0.0), "tau"),
+    (dict(buffer_size=4), "buffer_size"),
+    (dict(actor_lr=-1.0), "actor_lr"),
+    (dict(num_critics=0), "num_critics"),
+    (dict(learning_starts=-1), "learning_starts"),
+]
 
 CASES = [
     AlgoCase(
@@ -158,4 +171,28 @@ CASES = [
         dict(dual_lr=[1.0, 10.0], policy_lr=[1e-3, 3e-4]),
         [(dict(dual_lr=-1.0), "dual_lr")],
     ),  # fmt: skip
+    AlgoCase(
+        "ddpg",
+        ddpg,
+        dict(OFFPOLICY_SMALL, eval_every=2, eval_episodes=2),
+        dict(actor_lr=[1e-3, 3e-4], exploration_noise=[0.1, 0.3]),
+        [*OFFPOLICY_INVALID, (dict(exploration_noise=-0.1), "exploration_noise")],
+    ),
+    AlgoCase(
+        "td3",
+        td3,
+        dict(OFFPOLICY_SMALL, gradient_steps=2),
+        dict(tau=[0.005, 0.5], target_noise=[0.2, 0.5]),
+        [
+            (dict(policy_delay=0), "policy_delay"),
+            (dict(target_noise_clip=-1.0), "target_noise_clip"),
+        ],
+    ),
+    AlgoCase(
+        "sac",
+        sac,
+        dict(OFFPOLICY_SMALL, eval_every=2, eval_episodes=2),
+        dict(critic_lr=[1e-3, 3e-4], target_entropy_scale=[1.0, 0.5]),
+        [*OFFPOLICY_INVALID, (dict(alpha=0.0), "alpha"), (dict(alpha_lr=0.0), "alpha_lr")],
+    ),
 ]
