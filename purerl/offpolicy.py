@@ -24,6 +24,7 @@ import jax.numpy as jnp
 
 from purerl import buffers, envs, rollout
 from purerl import config as cfg
+from purerl.envs import episode_stats
 from purerl.kernels import continuous
 
 
@@ -141,3 +142,22 @@ def gradient_steps(
 
     nets, metrics = jax.lax.scan(one, nets, jax.random.split(key, config.gradient_steps))
     return nets, jax.tree.map(jnp.mean, metrics)
+
+
+def update(config, state, behaviour_policy, gradient_step):
+    """One update of an off-policy actor-critic whose ``State`` has fields ``nets``
+    (with ``nets.actor.model``), ``replay``, ``rollout``, ``env_steps`` and ``key``: collect
+    with ``behaviour_policy(config, actor)``, then ``gradient_steps`` ×
+    ``gradient_step(config, nets, batch, key)``. Returns ``(state, metrics)``."""
+    key, k_collect, k_learn = jax.random.split(state.key, 3)
+    act = behaviour_policy(config, state.nets.actor.model)
+    traj, carry, replay, env_steps = collect(config, act, state, k_collect)
+    ready = env_steps >= config.learning_starts
+    step = lambda nets, batch, k: gradient_step(config, nets, batch, k)  # noqa: E731
+    nets, metrics = gradient_steps(config, step, state.nets, replay, ready, k_learn)
+    stats = rollout.record(carry.stats, traj)
+    metrics = {**metrics, **episode_stats.summary(stats), "env_steps": env_steps}
+    state = state._replace(
+        nets=nets, replay=replay, rollout=carry._replace(stats=stats), env_steps=env_steps, key=key
+    )
+    return state, metrics

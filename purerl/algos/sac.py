@@ -31,7 +31,6 @@ import optax
 from purerl import buffers, envs, loop, offpolicy, optim, rollout
 from purerl import config as cfg
 from purerl.algos.td3 import critic_loss
-from purerl.envs import episode_stats
 from purerl.kernels import continuous, distributions
 from purerl.nets import (
     ACTIVATIONS,
@@ -209,16 +208,7 @@ def gradient_step(config: Config, nets: Nets, batch: offpolicy.Transition, key):
 
 def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
     """Collect ``num_envs × num_steps`` transitions, then ``gradient_steps`` steps."""
-    key, k_collect, k_learn = jax.random.split(state.key, 3)
-    act = behaviour_policy(config, state.nets.actor.model)
-    traj, carry, replay, env_steps = offpolicy.collect(config, act, state, k_collect)
-    ready = env_steps >= config.learning_starts
-    step = lambda nets, batch, k: gradient_step(config, nets, batch, k)  # noqa: E731
-    nets, metrics = offpolicy.gradient_steps(config, step, state.nets, replay, ready, k_learn)
-    stats = rollout.record(carry.stats, traj)
-    metrics = {**metrics, **episode_stats.summary(stats), "env_steps": env_steps}
-    state = State(nets, replay, carry._replace(stats=stats), env_steps, key)
-    return state, metrics
+    return offpolicy.update(config, state, behaviour_policy, gradient_step)
 
 
 def train(config: Config, key: jax.Array) -> tuple[State, dict[str, jax.Array]]:
