@@ -38,6 +38,16 @@ class Transition(NamedTuple):
     next_obs: jax.Array  # the observation reached, before any reset
 
 
+class State(NamedTuple):
+    """The state of DDPG, TD3 and SAC; ``nets`` is each algorithm's own (with ``actor``)."""
+
+    nets: Any
+    replay: buffers.Buffer
+    rollout: rollout.Carry
+    env_steps: jax.Array
+    key: jax.Array
+
+
 def check(config) -> None:
     """The rules every off-policy continuous-control Config adds to its fields' own."""
     env = envs.from_config(config)
@@ -65,6 +75,14 @@ def init_replay(env: envs.Environment, obs: jax.Array, buffer_size: int) -> buff
     action = jnp.zeros(env.action_space.shape, jnp.float32)
     item = Transition(obs[0], action, jnp.float32(0), jnp.float32(0), obs[0])
     return buffers.init(item, buffer_size)
+
+
+def start(config, env: envs.Environment, nets: Any, key: jax.Array, reset_key: jax.Array) -> State:
+    """The initial ``State``: fresh episodes in ``num_envs`` environments (from
+    ``reset_key``), an empty replay buffer, no steps taken; ``key`` drives the updates."""
+    carry = rollout.reset(env, reset_key, config.num_envs)
+    replay = init_replay(env, carry.obs, config.buffer_size)
+    return State(nets, replay, carry, jnp.zeros((), jnp.int32), key)
 
 
 def store(config, replay: buffers.Buffer, traj: rollout.Transition) -> buffers.Buffer:
@@ -144,9 +162,8 @@ def gradient_steps(
     return nets, jax.tree.map(jnp.mean, metrics)
 
 
-def update(config, state, behaviour_policy, gradient_step):
-    """One update of an off-policy actor-critic whose ``State`` has fields ``nets``
-    (with ``nets.actor.model``), ``replay``, ``rollout``, ``env_steps`` and ``key``: collect
+def update(config, state: State, behaviour_policy, gradient_step):
+    """One update of an off-policy actor-critic (``state.nets.actor.model`` acts): collect
     with ``behaviour_policy(config, actor)``, then ``gradient_steps`` ×
     ``gradient_step(config, nets, batch, key)``. Returns ``(state, metrics)``."""
     key, k_collect, k_learn = jax.random.split(state.key, 3)

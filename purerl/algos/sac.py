@@ -28,8 +28,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from purerl import buffers, envs, loop, offpolicy, optim, rollout
 from purerl import config as cfg
+from purerl import envs, loop, offpolicy, optim, rollout
 from purerl.algos.td3 import critic_loss
 from purerl.kernels import continuous, distributions
 from purerl.nets import (
@@ -39,6 +39,7 @@ from purerl.nets import (
     critic_ensemble,
     ensemble_values,
 )
+from purerl.offpolicy import State
 
 
 class Config(eqx.Module):
@@ -87,14 +88,6 @@ class Nets(NamedTuple):
     target_critic: QCritic
 
 
-class State(NamedTuple):
-    nets: Nets
-    replay: buffers.Buffer
-    rollout: rollout.Carry
-    env_steps: jax.Array
-    key: jax.Array
-
-
 def _optimizers(config: Config) -> tuple[optax.GradientTransformation, ...]:
     return (
         optim.clipped_adam(config.actor_lr, config.max_grad_norm),
@@ -111,14 +104,12 @@ def init(config: Config, key: jax.Array) -> State:
     actor = SquashedGaussianActor(obs_size, action_size, *args, key=k_actor)
     critic = critic_ensemble(config.num_critics, obs_size, action_size, *args, key=k_critic)
     log_alpha = jnp.log(config.alpha)
-    carry = rollout.reset(env, k_reset, config.num_envs)
     learners = [
         optim.Learner(model, tx.init(eqx.filter(model, eqx.is_array)))
         for model, tx in zip((actor, critic, log_alpha), _optimizers(config))
     ]
     nets = Nets(*learners, target_critic=critic)
-    replay = offpolicy.init_replay(env, carry.obs, config.buffer_size)
-    return State(nets, replay, carry, jnp.zeros((), jnp.int32), key)
+    return offpolicy.start(config, env, nets, key, k_reset)
 
 
 def _sample(config: Config, actor: SquashedGaussianActor, obs: jax.Array, key: jax.Array):

@@ -32,10 +32,11 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from purerl import buffers, envs, loop, offpolicy, optim, rollout
 from purerl import config as cfg
+from purerl import envs, loop, offpolicy, optim, rollout
 from purerl.kernels import continuous, value
 from purerl.nets import ACTIVATIONS, DeterministicActor, QCritic, critic_ensemble, ensemble_values
+from purerl.offpolicy import State
 
 
 class Config(eqx.Module):
@@ -85,14 +86,6 @@ class Nets(NamedTuple):
     steps: jax.Array  # gradient steps taken
 
 
-class State(NamedTuple):
-    nets: Nets
-    replay: buffers.Buffer
-    rollout: rollout.Carry
-    env_steps: jax.Array
-    key: jax.Array
-
-
 def _optimizers(config: Config) -> tuple[optax.GradientTransformation, ...]:
     return (
         optim.clipped_adam(config.actor_lr, config.max_grad_norm),
@@ -108,7 +101,6 @@ def init(config: Config, key: jax.Array) -> State:
     args = (config.hidden_sizes, config.activation)
     actor = DeterministicActor(obs_size, low, high, *args, key=k_actor)
     critic = critic_ensemble(config.num_critics, obs_size, action_size, *args, key=k_critic)
-    carry = rollout.reset(env, k_reset, config.num_envs)
     tx_actor, tx_critic = _optimizers(config)
     nets = Nets(
         actor=optim.Learner(actor, tx_actor.init(eqx.filter(actor, eqx.is_array))),
@@ -117,8 +109,7 @@ def init(config: Config, key: jax.Array) -> State:
         target_critic=critic,
         steps=jnp.zeros((), jnp.int32),
     )
-    replay = offpolicy.init_replay(env, carry.obs, config.buffer_size)
-    return State(nets, replay, carry, jnp.zeros((), jnp.int32), key)
+    return offpolicy.start(config, env, nets, key, k_reset)
 
 
 def greedy_policy(config: Config, state: State) -> rollout.Policy:
