@@ -70,7 +70,7 @@ def run(config: sac.Config) -> dict:
     q, q_true = jax.jit(jax.vmap(lambda s, k: q_study(config, s, k)))(state, study_keys)
     error = np.asarray(q - q_true)  # [seed, t, episode]
     return {
-        "final_eval_per_seed": np.asarray(metrics["eval_return"][:, -1]).round(1).tolist(),
+        "final_eval_per_seed": [round(float(x), 1) for x in metrics["eval_return"][:, -1]],
         "final_eval": float(np.mean(metrics["eval_return"][:, -1])),
         "q_error_steps_0_189": float(error[:, : LIMIT - 10].mean()),
         "q_error_last_10_steps": float(error[:, LIMIT - 10 :].mean()),

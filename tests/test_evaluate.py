@@ -89,3 +89,27 @@ def test_evaluate_vmaps_over_keys_and_stochastic_policies_use_their_key():
     assert out.shape == (3, 64) and set(np.unique(out)) <= {-1.0, 0.0, 1.0}
     assert not np.array_equal(out[0], out[1])
     np.testing.assert_array_equal(out[2], purerl.evaluate(env, random_policy, keys[2], 64))
+
+
+def test_training_loop_evaluates_after_the_first_every_kth_and_the_last_update(monkeypatch):
+    """``loop.run``'s schedule, with ``evaluate`` replaced by "how many updates so far":
+    7 updates, ``eval_every=3`` → evaluations after updates 1, 3, 6 and 7, carried between;
+    a chunked run (updates 4–7 from the carry of 1–3) gives the same sequence."""
+    from types import SimpleNamespace
+
+    from purerl import loop
+
+    monkeypatch.setattr(loop, "evaluate", lambda algo, config, state, key: state.astype(float))
+    algo = loop.Algorithm(
+        init=lambda config, key: jnp.zeros((), jnp.int32),
+        update=lambda config, state: (state + 1, {}),
+        greedy_policy=None,
+    )
+    config = SimpleNamespace(eval_every=3, num_updates=7, eval_episodes=1)
+    expected = [1, 1, 3, 3, 3, 6, 7]
+    _, metrics = loop.train(algo, config, jax.random.key(0))
+    np.testing.assert_array_equal(metrics["eval_return"], expected)
+    progress, first = loop.run(algo, config, loop.start(algo, config, jax.random.key(0)), 0, 3)
+    _, rest = loop.run(algo, config, progress, 3, 4)
+    chunked = np.concatenate([first["eval_return"], rest["eval_return"]])
+    np.testing.assert_array_equal(chunked, expected)
