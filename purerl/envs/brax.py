@@ -68,18 +68,22 @@ class BraxEnv:
         self.env_id = env_id
         name = env_id.removeprefix("brax/")
         self._env = envs.get_environment(name, backend=backend, **kwargs)
+        # brax's physics takes seconds to trace. Under ``jit`` the traced program is cached
+        # (this adapter is too, in ``envs.make``), so every later call site — the rollout,
+        # the evaluation, the next program — reuses it; XLA inlines it as before.
+        self._physics_step, self._physics_reset = jax.jit(self._env.step), jax.jit(self._env.reset)
         self.observation_shape = (int(self._env.observation_size),)
         self.action_space = box(-1.0, 1.0, (int(self._env.action_size),))
         self.max_episode_steps = int(episode_length)
 
     def reset(self, key: jax.Array):
-        state = self._env.reset(key)
+        state = self._physics_reset(key)
         return state.obs, BraxEnvState(state, jnp.zeros((), jnp.int32))
 
     def _advance(self, env_state: BraxEnvState, action: jax.Array):
         """The physics step and time limit, without the reset: ``(state, terminated,
         truncated)``."""
-        nxt = self._env.step(env_state.brax_state, action)
+        nxt = self._physics_step(env_state.brax_state, action)
         time = env_state.time + 1
         terminated = nxt.done > 0.5
         truncated = jnp.logical_and(time >= self.max_episode_steps, ~terminated)
