@@ -64,6 +64,8 @@ def evaluate(algo: Algorithm, config: Any, state: Any, key: jax.Array) -> jax.Ar
 def start(algo: Algorithm, config: Any, key: jax.Array) -> Progress:
     """``init`` (with ``key`` itself); no evaluation yet (the first update's replaces the 0)."""
     state = algo.init(config, key)
+    # The second half once keyed an evaluation of the initial policy; splitting still keeps
+    # every later evaluation's key (and result) what it was.
     eval_key, _ = jax.random.split(jax.random.fold_in(key, EVAL_STREAM))
     return Progress(state=state, eval_key=eval_key, eval_return=jnp.zeros((), jnp.float32))
 

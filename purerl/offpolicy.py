@@ -174,7 +174,4 @@ def update(config, state: State, behaviour_policy, gradient_step):
     nets, metrics = gradient_steps(config, step, state.nets, replay, ready, k_learn)
     stats = rollout.record(carry.stats, traj)
     metrics = {**metrics, **episode_stats.summary(stats), "env_steps": env_steps}
-    state = state._replace(
-        nets=nets, replay=replay, rollout=carry._replace(stats=stats), env_steps=env_steps, key=key
-    )
-    return state, metrics
+    return State(nets, replay, carry._replace(stats=stats), env_steps, key), metrics
