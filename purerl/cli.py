@@ -7,7 +7,10 @@
 ``--set name=v`` sets a config field; ``--set name=v1,v2,…`` on a hyperparameter makes it
 a grid axis, and the grid × seeds runs as one program. Mistakes (unknown algorithm,
 environment or field, malformed ``--set``, invalid value, unwritable ``--out``) print one
-line and exit with status 2. Ctrl-C keeps the results of every finished chunk on disk.
+line and exit with status 2. A run whose losses, gradients or parameters go NaN or ±inf
+stops the sweep after that chunk, keeps everything computed, names the quantity, run and
+update in one line and in ``summary.json``, and exits with status 3. Ctrl-C keeps the
+results of every finished chunk on disk.
 Runs are sharded across every CPU core (see ``use_every_core``) or accelerator.
 """
 
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 EXIT_USAGE = 2
+EXIT_NONFINITE = 3  # a run went NaN or ±inf; the sweep stopped after that chunk
 EXIT_INTERRUPTED = 130
 
 
@@ -183,14 +187,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     progress.close()
     wall = time.perf_counter() - start
     rows = results.summarize(result.metrics, points, wall, result.run_s)
+    failure = results.first_nonfinite(result.metrics, points)
     results.write_json(run_dir / "summary.json",
                        {"rows": rows, "devices": len(devices),
                         "compile_s": round(result.compile_s, 2),
-                        "run_s": round(result.run_s, 2), "wall_s": round(wall, 2)})  # fmt: skip
+                        "run_s": round(result.run_s, 2), "wall_s": round(wall, 2),
+                        "updates_done": progress.updates_done, "nonfinite": failure})  # fmt: skip
     png = results.draw_runs([run_dir], run_dir / "curves.png")
     print(results.format_table(rows, list(grid)))
     print(f"compiled in {result.compile_s:.1f} s, ran in {result.run_s:.1f} s; "
           f"wrote {run_dir}/{{config.json,metrics.npz,summary.json}} and {png.name}")  # fmt: skip
+    if failure is not None:
+        print(f"purerl: run failed: {results.describe_nonfinite(failure)}; stopped after "
+              f"{progress.updates_done} of {config.num_updates} updates, results so far in "
+              f"{run_dir}", file=sys.stderr)  # fmt: skip
+        return EXIT_NONFINITE
     return 0
 
 

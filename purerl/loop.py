@@ -17,6 +17,13 @@ on brax inverted_pendulum it cost 10 s of the 53 s that tracing and compiling SA
 
 Evaluation draws its keys from its own stream, ``fold_in(key, EVAL_STREAM)`` of the run's
 key, so turning it on or off leaves the training run bit for bit the same.
+
+A failed run says so: ``metrics["nonfinite_at"]`` is −1 until an update whose float
+metrics (losses, gradient norms, returns, …) hold a NaN or ±inf, and from then on the
+index of that first update. The metrics are scalars, so the check costs nothing per
+update; the whole state (parameters, optimizer moments, buffers) is checked once at the
+end of each ``run``, and a non-finite state not yet seen in the metrics is dated to that
+``run``'s last update — "by then", not "exactly then".
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, NamedTuple
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -52,6 +60,13 @@ class Progress(NamedTuple):
     state: Any
     eval_key: jax.Array
     eval_return: jax.Array  # mean return of the latest evaluation
+    nonfinite_at: jax.Array  # int32: the first update with a non-finite value; −1: none yet
+
+
+def all_finite(tree: Any) -> jax.Array:
+    """True when every float leaf of ``tree`` is free of NaN and ±inf (a scalar bool)."""
+    leaves = [x for x in jax.tree.leaves(tree) if eqx.is_inexact_array(x)]
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else True
 
 
 def evaluate(algo: Algorithm, config: Any, state: Any, key: jax.Array) -> jax.Array:
@@ -67,7 +82,12 @@ def start(algo: Algorithm, config: Any, key: jax.Array) -> Progress:
     # The second half once keyed an evaluation of the initial policy; splitting still keeps
     # every later evaluation's key (and result) what it was.
     eval_key, _ = jax.random.split(jax.random.fold_in(key, EVAL_STREAM))
-    return Progress(state=state, eval_key=eval_key, eval_return=jnp.zeros((), jnp.float32))
+    return Progress(
+        state=state,
+        eval_key=eval_key,
+        eval_return=jnp.zeros((), jnp.float32),
+        nonfinite_at=jnp.full((), -1, jnp.int32),
+    )
 
 
 def run(
@@ -79,19 +99,29 @@ def run(
     def step(p: Progress, index):
         state, metrics = algo.update(config, p.state)
         p = p._replace(state=state)
-        if not config.eval_every:
-            return p, metrics
-        scheduled = (index + 1) % config.eval_every == 0
-        due = scheduled | (index == 0) | (index + 1 == config.num_updates)
-        eval_return = jax.lax.cond(
-            due,
-            lambda: evaluate(algo, config, state, jax.random.fold_in(p.eval_key, index)),
-            lambda: p.eval_return,
-        )
-        return p._replace(eval_return=eval_return), {**metrics, "eval_return": eval_return}
+        if config.eval_every:
+            scheduled = (index + 1) % config.eval_every == 0
+            due = scheduled | (index == 0) | (index + 1 == config.num_updates)
+            eval_return = jax.lax.cond(
+                due,
+                lambda: evaluate(algo, config, state, jax.random.fold_in(p.eval_key, index)),
+                lambda: p.eval_return,
+            )
+            p = p._replace(eval_return=eval_return)
+            metrics = {**metrics, "eval_return": eval_return}
+        p = p._replace(nonfinite_at=_first(p.nonfinite_at, all_finite(metrics), index))
+        return p, {**metrics, "nonfinite_at": p.nonfinite_at}
 
     indices = first_update + jnp.arange(length, dtype=jnp.int32)
-    return jax.lax.scan(step, progress, indices)
+    progress, metrics = jax.lax.scan(step, progress, indices)
+    first = _first(progress.nonfinite_at, all_finite(progress.state), indices[-1])
+    metrics["nonfinite_at"] = metrics["nonfinite_at"].at[-1].set(first)
+    return progress._replace(nonfinite_at=first), metrics
+
+
+def _first(nonfinite_at: jax.Array, finite: jax.Array, index: jax.Array) -> jax.Array:
+    """``nonfinite_at`` once set, else ``index`` where not ``finite``, else −1."""
+    return jnp.where((nonfinite_at < 0) & ~finite, index, nonfinite_at).astype(jnp.int32)
 
 
 def train(algo: Algorithm, config: Any, key: jax.Array) -> tuple[Any, dict[str, jax.Array]]:

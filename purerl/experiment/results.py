@@ -83,8 +83,11 @@ def summarize(
     metrics: dict[str, np.ndarray], points: list[dict[str, float]], wall_s: float, run_s: float
 ) -> list[dict[str, Any]]:
     """One row per grid point: final return mean, 95% bootstrap CI and IQM across seeds;
-    with evaluation on, the final greedy-policy return (mean over seeds) too."""
+    with evaluation on, the final greedy-policy return (mean over seeds) too; the number of
+    its runs that went NaN or ±inf."""
     final = metrics["episode_return"][:, :, -1]  # [point, seed]
+    failed = np.sum(metrics["nonfinite_at"][:, :, -1] >= 0, axis=1) if (
+        "nonfinite_at" in metrics) else np.zeros(len(points), int)  # fmt: skip
     evaluated = metrics.get("eval_return")
     steps = int(metrics["env_steps"][0, 0, -1])
     total_steps = steps * final.size
@@ -101,16 +104,46 @@ def summarize(
             "env_steps_per_run": steps,
             "wall_s": round(wall_s, 2),
             "steps_per_s": round(total_steps / max(run_s, 1e-9)),
+            "failed_runs": int(failed[p]),
         })  # fmt: skip
         if evaluated is not None:
             rows[-1]["eval_return"] = float(evaluated[p, :, -1].mean())
     return rows
 
 
+def first_nonfinite(
+    metrics: dict[str, np.ndarray], points: list[dict[str, float]]
+) -> dict[str, Any] | None:
+    """The earliest failed run of a sweep's metrics ``[point, seed, update]``, or None.
+
+    A run failed when its ``nonfinite_at`` (see ``purerl.loop``) is set. Returns the update,
+    the grid point and seed, the metrics that were NaN or ±inf at that update (empty when
+    only the training state was), and how many runs failed.
+    """
+    flagged = metrics["nonfinite_at"][..., -1]  # [point, seed]
+    if not np.any(flagged >= 0):
+        return None
+    p, s = min(zip(*np.nonzero(flagged >= 0)), key=lambda ps: (flagged[ps], *ps))
+    update = int(flagged[p, s])
+    floats = {k: v for k, v in metrics.items() if np.issubdtype(v.dtype, np.inexact)}
+    quantities = [k for k, v in floats.items() if not np.isfinite(v[p, s, update])]
+    return {"update": update, "point": points[p], "seed": int(s), "quantities": quantities,
+            "failed_runs": int(np.sum(flagged >= 0)), "runs": int(flagged.size)}  # fmt: skip
+
+
+def describe_nonfinite(failure: dict[str, Any]) -> str:
+    """One line for ``first_nonfinite``'s result."""
+    what = ", ".join(failure["quantities"]) or "the training state (parameters or optimizer)"
+    where = ", ".join(filter(None, [point_label(failure["point"]), f"seed {failure['seed']}"]))
+    return (f"{what} became NaN or inf at update {failure['update']} ({where}; "
+            f"{failure['failed_runs']} of {failure['runs']} runs failed)")  # fmt: skip
+
+
 def format_table(rows: list[dict[str, Any]], grid_names: list[str]) -> str:
     evaluated = all("eval_return" in r for r in rows)
+    failed = any(r.get("failed_runs") for r in rows)
     head = [*grid_names, "final return", "95% CI", "IQM"]
-    head += ["eval return"] * evaluated + ["wall s", "steps/s"]
+    head += ["eval return"] * evaluated + ["wall s", "steps/s"] + ["NaN/inf runs"] * failed
     body = [
         [
             *(f"{r[n]:g}" for n in grid_names),
@@ -120,6 +153,7 @@ def format_table(rows: list[dict[str, Any]], grid_names: list[str]) -> str:
             *([f"{r['eval_return']:.1f}"] if evaluated else []),
             f"{r['wall_s']:.1f}",
             f"{r['steps_per_s']:,}",
+            *([str(r.get("failed_runs", 0))] if failed else []),
         ]
         for r in rows
     ]

@@ -8,6 +8,12 @@ computes: results are bitwise equal.
 
 All runs are vmapped into one program; with more than one device the run axis is sharded
 (see ``sharding.py``).
+
+A failed run stops the batch: after the first chunk in which any run's
+``metrics["nonfinite_at"]`` is set (a NaN or ±inf in its metrics or state, see
+``loop.py``), the runner reports that chunk and returns what has finished — every run up
+to the end of that chunk — instead of computing garbage to the end
+(``stop_on_nonfinite=False`` runs on).
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ def run(
     on_chunk: Callable[[Chunk], None] | None = None,
     on_compiled: Callable[[float], None] | None = None,
     devices: list | None = None,
+    stop_on_nonfinite: bool = True,
 ) -> dict[str, np.ndarray]:
     """Train ``len(keys)`` runs (config leaves batched along the same axis, or scalar).
 
@@ -64,9 +71,11 @@ def run(
       on_chunk: called after every chunk with the results so far.
       on_compiled: called with the compile seconds once the programs are built.
       devices: devices to shard runs across (default: all).
+      stop_on_nonfinite: stop after the first chunk in which a run went NaN or ±inf.
 
     Returns:
-      metrics as NumPy arrays of shape ``[runs, num_updates]``.
+      metrics as NumPy arrays of shape ``[runs, num_updates]`` (``[runs, updates_done]``
+      when a failed run stopped the batch early).
     """
     num_runs = int(keys.shape[0])
     num_updates = config.num_updates
@@ -117,6 +126,8 @@ def run(
         done += length
         if on_chunk is not None:
             on_chunk(Chunk(done, num_updates, _concat(parts), run_s))
+        if stop_on_nonfinite and np.any(metrics["nonfinite_at"][:, -1] >= 0):
+            break
     return _concat(parts)
 
 

@@ -8,7 +8,7 @@ import pytest
 from purerl.config import sweep_axes
 from tests.algos.cases import CASES
 
-SHARED_METRICS = ("env_steps", "episode_return", "episode_length", "episodes")
+SHARED_METRICS = ("env_steps", "episode_return", "episode_length", "episodes", "nonfinite_at")
 ids = [c.name for c in CASES]
 
 
@@ -48,6 +48,7 @@ def test_train_compiles_once_and_returns_the_shared_metrics(case, jitted, refere
     for name in SHARED_METRICS:
         assert metrics[name].shape == (num_updates,), name
         assert np.all(np.isfinite(np.asarray(metrics[name]))), name
+    np.testing.assert_array_equal(metrics["nonfinite_at"], -1)  # nothing went NaN or inf
     if config.eval_every:
         assert metrics["eval_return"].shape == (num_updates,)
         assert np.all(np.isfinite(np.asarray(metrics["eval_return"])))

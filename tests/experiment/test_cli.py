@@ -158,3 +158,27 @@ def test_an_optional_count_parses_as_int_or_none():
 
     assert parse_set(["num_steps=5"], pg.Config) == ({"num_steps": 5}, {})
     assert parse_set(["num_steps=none"], pg.Config) == ({"num_steps": None}, {})
+
+
+def test_a_run_that_goes_nan_stops_the_sweep_names_it_and_exits_three(tmp_path, capsys):
+    """lr = 1e8 makes DQN's gradients inf after its first gradient steps (update 8 here):
+    the sweep stops after that chunk (20 of 200 updates), keeps every run's metrics so
+    far, and says which quantity, grid point, seed and update in one line."""
+    argv = ["train", "dqn", "--seeds", "2", "--set", "lr=1e-3,1e8", "--set", "num_envs=2",
+            "--set", "total_timesteps=400", "--set", "buffer_size=32", "--set", "batch_size=8",
+            "--set", "learning_starts=16", "--set", "target_update_interval=8",
+            "--set", "hidden_sizes=16", "--chunk", "20", "--no-progress",
+            "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 3
+    out, err = capsys.readouterr()
+    (line,) = err.strip().splitlines()
+    assert line.startswith("purerl: run failed: ") and "update 8 (lr=1e+08, seed 0;" in line
+    assert "2 of 4 runs failed" in line and "stopped after 20 of 200 updates" in line
+    assert "NaN/inf runs" in out
+    (run_dir,) = tmp_path.iterdir()
+    failure = json.loads((run_dir / "summary.json").read_text())["nonfinite"]
+    assert failure["update"] == 8 and failure["point"] == {"lr": 1e8} and failure["quantities"]
+    with np.load(run_dir / "metrics.npz") as m:
+        assert m["nonfinite_at"].shape == (2, 2, 20)
+        np.testing.assert_array_equal(m["nonfinite_at"][0, :, -1], -1)  # lr = 1e-3 is fine
+        np.testing.assert_array_equal(m["nonfinite_at"][1, :, -1], 8)
