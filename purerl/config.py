@@ -180,6 +180,20 @@ def require_one_update(config: eqx.Module) -> None:
     )
 
 
+def require_learning_starts(config: eqx.Module) -> None:
+    """A replay learner must take a gradient step: ``learning_starts`` may not exceed the
+    environment steps of the whole run (a run that learns nothing would look like one that
+    learned badly)."""
+    steps = config.num_updates * config.steps_per_update
+    require(
+        config,
+        "learning_starts",
+        config.learning_starts <= steps,
+        f"must be at most the run's environment steps (total_timesteps rounded down to whole "
+        f"updates = {steps}), or no gradient step is ever taken",
+    )
+
+
 def require_divides_batch(config: eqx.Module, field: str) -> None:
     """A static count (minibatches) must divide the batch ``num_envs * num_steps``."""
     batch = config.num_envs * config.num_steps

@@ -63,6 +63,7 @@ def check(config) -> None:
         config.buffer_size >= max(config.batch_size, config.steps_per_update),
         "must hold at least batch_size and num_envs * num_steps items",
     )
+    cfg.require_learning_starts(config)
 
 
 def action_box(env: envs.Environment) -> tuple[jax.Array, jax.Array]:

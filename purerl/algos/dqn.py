@@ -118,6 +118,7 @@ class Config(eqx.Module):
             self.target_update_interval % self.steps_per_update == 0,
             f"must be a multiple of num_envs * num_steps = {self.steps_per_update}",
         )
+        cfg.require_learning_starts(self)
 
     steps_per_update = cfg.steps_per_update_property
     num_updates = cfg.num_updates_property

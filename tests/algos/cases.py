@@ -31,6 +31,7 @@ OFFPOLICY_INVALID = [
     (dict(actor_lr=-1.0), "actor_lr"),
     (dict(num_critics=0), "num_critics"),
     (dict(learning_starts=-1), "learning_starts"),
+    (dict(learning_starts=49), "learning_starts"),  # beyond the run's 48 steps: never learns
 ]
 
 CASES = [
@@ -104,6 +105,7 @@ CASES = [
             (dict(aggregation="median"), "aggregation"),
             (dict(epsilon_end=1.5), "epsilon_end"),
             (dict(n_step=0), "n_step"),
+            (dict(total_timesteps=15), "learning_starts"),  # 14 steps < 16: never learns
         ],
     ),
     AlgoCase(

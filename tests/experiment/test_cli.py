@@ -97,6 +97,7 @@ def test_list_shows_algorithms_fields_and_environments(capsys):
         (["train", "pg", "--set", "num_steps=many"], "expected an integer or none"),
         (["train", "trpo", "--set", "max_kl=0"], "max_kl must be finite and > 0"),
         (["train", "ppo", "--seeds", "0"], "--seeds must be >= 1"),
+        (["train", "dqn", "--set", "total_timesteps=8000"], "no gradient step is ever taken"),
         (["train", "ppo", "--out", "/proc/purerl-runs"], "cannot write to --out"),
         (["trian"], "invalid choice: 'trian'"),
         (["plot", "/nonexistent/run"], "not a run directory"),
