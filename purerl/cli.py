@@ -5,7 +5,8 @@
     purerl plot runs/20261121-120000-ppo-CartPole-v1 [more run dirs] [--out curves.png]
 
 ``--set name=v`` sets a config field; ``--set name=v1,v2,…`` on a hyperparameter makes it
-a grid axis, and the grid × seeds runs as one program. Mistakes (unknown algorithm,
+a grid axis, and the grid × seeds runs as one program. ``--set env_kwargs='{"k": v}'``
+passes keyword arguments to the environment (a JSON object). Mistakes (unknown algorithm,
 environment or field, malformed ``--set``, invalid value, unwritable ``--out``) print one
 line and exit with status 2. A run whose losses, gradients or parameters go NaN or ±inf
 stops the sweep after that chunk, keeps everything computed, names the quantity, run and
@@ -86,6 +87,20 @@ def _convert(name: str, text: str, default: Any) -> Any:
         raise UsageError(f"--set {name}={text}: expected {want}") from None
 
 
+def _env_kwargs(text: str) -> dict[str, Any]:
+    """``--set env_kwargs='{"max_episode_steps": 200}'``: a JSON object."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise UsageError(f"--set env_kwargs={text}: expected a JSON object, e.g. "
+                         """'{"max_episode_steps": 200}'""")  # fmt: skip
+    return value
+
+
 def parse_set(specs: Sequence[str], config_cls: type) -> tuple[dict, dict]:
     """Split ``--set`` options into single-value overrides and grid axes."""
     from purerl.experiment.registry import config_fields
@@ -96,6 +111,9 @@ def parse_set(specs: Sequence[str], config_cls: type) -> tuple[dict, dict]:
     for spec in specs:
         name, sep, values = spec.partition("=")
         name = name.strip()
+        if name == "env_kwargs" and sep:
+            overrides[name] = _env_kwargs(values)
+            continue
         items = [v.strip() for v in values.split(",")]
         if not sep or not name or not all(items):
             raise UsageError(f"malformed --set {spec!r}: expected NAME=VALUE or NAME=V1,V2,...")
@@ -144,10 +162,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     algo = get_algorithm(args.algo)
     overrides, grid = parse_set(args.set, algo.Config)
     if args.env is not None:
+        if "env_id" in overrides or "env_id" in grid:
+            raise UsageError("give the environment once: --env or --set env_id, not both")
         envs.check_env_id(args.env, field="--env")
         overrides["env_id"] = args.env
     if args.seeds < 1:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+    if args.chunk is not None and args.chunk < 1:
+        raise UsageError(f"--chunk must be >= 1 (updates per chunk), got {args.chunk}")
     config = algo.Config(**overrides)
     _, points = build_grid(config, args.seeds, grid)  # validates every grid value up front
     try:

@@ -48,10 +48,34 @@ class Range(NamedTuple):
         return ok
 
 
-def _as_float(x: Any) -> jax.Array:
+MAX_COUNT = 2**31 - 1  # counts and the step counters they bound are int32
+
+
+def _as_float(x: Any) -> Any:
+    """A float32 array; anything that is not a number stays as given, for ``validate`` to
+    refuse by name (a converter's own TypeError would not name the field)."""
     if isinstance(x, jax.core.Tracer):
         return x
-    return jnp.asarray(x, dtype=jnp.float32)
+    if isinstance(x, (str, bytes)) or x is None:
+        return x
+    try:
+        return jnp.asarray(x, dtype=jnp.float32)
+    except (TypeError, ValueError):
+        return x
+
+
+def _as_int(x: Any) -> Any:
+    """NumPy integer scalars (``np.int64(2)``, what ``np.arange`` and grids give) as ints."""
+    return int(x) if isinstance(x, np.integer) else x
+
+
+def _as_bool(x: Any) -> Any:
+    return bool(x) if isinstance(x, np.bool_) else x
+
+
+def _as_sizes(x: Any) -> Any:
+    """Lists and tuples of layer widths as a tuple of ints; anything else as given."""
+    return tuple(_as_int(v) for v in x) if isinstance(x, (list, tuple)) else x
 
 
 def hyperparameter(
@@ -74,6 +98,11 @@ def static(default: Any) -> Any:
     return eqx.field(default=default, static=True)
 
 
+def flag(default: bool) -> Any:
+    """A static switch: ``True`` or ``False`` (a string such as ``"false"`` is refused)."""
+    return eqx.field(default=default, static=True, converter=_as_bool, metadata={"flag": True})
+
+
 def count(
     default: int | None, minimum: int = 1, optional: bool = False, divides_batch: bool = False
 ) -> Any:
@@ -81,7 +110,7 @@ def count(
     ``divides_batch`` it must also divide the batch ``num_envs * num_steps`` (minibatches)."""
     rule = (minimum, optional)
     metadata = {"count": rule, "divides_batch": divides_batch}
-    return eqx.field(default=default, static=True, metadata=metadata)
+    return eqx.field(default=default, static=True, converter=_as_int, metadata=metadata)
 
 
 def environment(default: str) -> Any:
@@ -96,7 +125,7 @@ def choice(default: str, options: tuple[str, ...]) -> Any:
 
 def sizes(default: tuple[int, ...]) -> Any:
     """Layer widths: a non-empty tuple of positive ints (static)."""
-    return eqx.field(default=default, static=True, converter=tuple, metadata={"sizes": True})
+    return eqx.field(default=default, static=True, converter=_as_sizes, metadata={"sizes": True})
 
 
 def _freeze(kwargs: Any) -> tuple[tuple[str, Any], ...]:
@@ -139,9 +168,13 @@ def _check_field(config: eqx.Module, field: dataclasses.Field) -> None:
         envs.check_env_id(value, field=f"{config_name(config)}.{name}")
     elif "range" in meta:
         rule = meta["range"]
+        number = isinstance(value, jax.Array)  # the converter made every number one
+        require(config, name, number, "must be a number (or an array of numbers, to sweep)")
         array = concrete(value)
         if array is not None:
             require(config, name, rule.holds(array), rule.describe())
+    elif "flag" in meta:
+        require(config, name, isinstance(value, bool), "must be True or False")
     elif "count" in meta:
         minimum, optional = meta["count"]
         if value is None and optional:
@@ -149,13 +182,15 @@ def _check_field(config: eqx.Module, field: dataclasses.Field) -> None:
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
         rule = "a positive int" if minimum == 1 else f"an int >= {minimum}"
         require(config, name, ok, f"must be {rule}" + (" or None" if optional else ""))
+        require(config, name, value <= MAX_COUNT, f"must be at most 2**31 - 1 = {MAX_COUNT}")
         if meta["divides_batch"]:
             require_divides_batch(config, name)
     elif "choices" in meta:
         require(config, name, value in meta["choices"], f"must be one of {meta['choices']}")
     elif "sizes" in meta:
-        ok = len(value) > 0 and all(isinstance(h, int) and h > 0 for h in value)
-        require(config, name, ok, "must be a non-empty tuple of positive ints")
+        ok = isinstance(value, tuple) and len(value) > 0
+        ok = ok and all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in value)
+        require(config, name, ok, "must be a non-empty tuple of positive ints, e.g. (64, 64)")
 
 
 def validate(config: eqx.Module) -> None:
@@ -165,8 +200,48 @@ def validate(config: eqx.Module) -> None:
     Assign it as ``__check_init__ = validate`` where a Config needs no other rule."""
     for field in dataclasses.fields(config):
         _check_field(config, field)
+    if hasattr(config, "env_id") and hasattr(config, "env_kwargs"):
+        check_environment(config)
     if hasattr(config, "total_timesteps") and hasattr(config, "steps_per_update"):
         require_one_update(config)
+
+
+def check_environment(config: eqx.Module) -> None:
+    """Build the config's environment now, so that ``env_kwargs`` it does not take and
+    observations the networks cannot read are refused here, not inside ``jit``."""
+    from purerl import envs
+
+    try:
+        env = envs.from_config(config)
+    except (TypeError, ValueError) as e:
+        kwargs = dict(config.env_kwargs)
+        raise ValueError(
+            f"{config_name(config)}.env_kwargs {kwargs!r} do not build {config.env_id}: {e}"
+        ) from None
+    shape = tuple(env.observation_shape)
+    require(
+        config,
+        "env_id",
+        len(shape) == 1,
+        f"must have flat observations (purerl's networks are MLPs); this one's have shape "
+        f"{shape} — image and grid observations (MinAtar, bsuite) are not supported yet",
+    )
+
+
+def require_unbatched(config: eqx.Module) -> None:
+    """``train`` runs one configuration: a hyperparameter with a run axis would silently
+    broadcast (e.g. one γ per environment). Refuse it, saying how to sweep."""
+    if not dataclasses.is_dataclass(config):
+        return
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if "range" in field.metadata and jnp.ndim(value) > 0:
+            raise ValueError(
+                f"{config_name(config)}.{field.name} has shape {jnp.shape(value)}: batched "
+                f"hyperparameters are swept, not trained as one run — use "
+                f"purerl.experiment.sweep(algo, config, seeds=…, {field.name}=[…]) or "
+                f"jax.vmap(train, in_axes=(purerl.config.sweep_axes(config), 0))"
+            )
 
 
 def require_one_update(config: eqx.Module) -> None:

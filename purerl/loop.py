@@ -36,6 +36,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from purerl import config as cfg
 from purerl import envs, rollout
 
 EVAL_STREAM = 0x5EED_E7A1  # fold_in data of the evaluation key stream
@@ -77,7 +78,11 @@ def evaluate(algo: Algorithm, config: Any, state: Any, key: jax.Array) -> jax.Ar
 
 
 def start(algo: Algorithm, config: Any, key: jax.Array) -> Progress:
-    """``init`` (with ``key`` itself); no evaluation yet (the first update's replaces the 0)."""
+    """``init`` (with ``key`` itself); no evaluation yet (the first update's replaces the 0).
+
+    Raises ``ValueError`` if a hyperparameter of ``config`` is batched: that is a sweep,
+    which ``vmap`` (or ``purerl.experiment.sweep``) runs; one run would broadcast it."""
+    cfg.require_unbatched(config)
     state = algo.init(config, key)
     # The second half once keyed an evaluation of the initial policy; splitting still keeps
     # every later evaluation's key (and result) what it was.

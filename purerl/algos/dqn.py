@@ -73,15 +73,15 @@ class Config(eqx.Module):
     target_update_interval: int = cfg.count(500)  # environment steps between target updates
     hidden_sizes: tuple[int, ...] = cfg.sizes((120, 84))
     activation: str = cfg.choice("relu", tuple(sorted(ACTIVATIONS)))
-    double: bool = cfg.static(False)
-    dueling: bool = cfg.static(False)
+    double: bool = cfg.flag(False)
+    dueling: bool = cfg.flag(False)
     aggregation: str = cfg.choice("mean", value.AGGREGATIONS)  # dueling: "mean" or "max"
-    prioritized: bool = cfg.static(False)
+    prioritized: bool = cfg.flag(False)
     n_step: int = cfg.count(1)
     loss: str = cfg.choice("mse", LOSSES)  # "huber": see the module note on target updates
     # Decay the learning rate linearly, by lr / (num_updates · gradient_steps) per gradient
     # step from the first one (after learning_starts): it ends at a few % of lr, not 0.
-    anneal_lr: bool = cfg.static(False)
+    anneal_lr: bool = cfg.flag(False)
     eval_every: int = cfg.count(0, minimum=0)  # updates between evaluations; 0: none
     eval_episodes: int = cfg.count(10)
 

@@ -62,10 +62,10 @@ class Config(eqx.Module):
     total_timesteps: int = cfg.count(500_000)
     hidden_sizes: tuple[int, ...] = cfg.sizes((64, 64))
     activation: str = cfg.choice("tanh", tuple(sorted(ACTIVATIONS)))
-    shared_trunk: bool = cfg.static(False)
-    anneal_lr: bool = cfg.static(False)
-    normalize_obs: bool = cfg.static(False)
-    normalize_advantages: bool = cfg.static(True)  # standardize ψ over the batch's used steps
+    shared_trunk: bool = cfg.flag(False)
+    anneal_lr: bool = cfg.flag(False)
+    normalize_obs: bool = cfg.flag(False)
+    normalize_advantages: bool = cfg.flag(True)  # standardize ψ over the batch's used steps
     eval_every: int = cfg.count(0, minimum=0)  # updates between evaluations; 0: none
     eval_episodes: int = cfg.count(10)
 

@@ -57,12 +57,12 @@ class Config(eqx.Module):
     num_minibatches: int = cfg.count(4, divides_batch=True)
     hidden_sizes: tuple[int, ...] = cfg.sizes((64, 64))
     activation: str = cfg.choice("tanh", tuple(sorted(ACTIVATIONS)))
-    shared_trunk: bool = cfg.static(False)
+    shared_trunk: bool = cfg.flag(False)
     objective: str = cfg.choice("clip", OBJECTIVES)
-    anneal_lr: bool = cfg.static(True)
-    normalize_obs: bool = cfg.static(False)
-    normalize_advantages: bool = cfg.static(True)
-    clip_value_loss: bool = cfg.static(True)
+    anneal_lr: bool = cfg.flag(True)
+    normalize_obs: bool = cfg.flag(False)
+    normalize_advantages: bool = cfg.flag(True)
+    clip_value_loss: bool = cfg.flag(True)
     eval_every: int = cfg.count(0, minimum=0)  # updates between evaluations; 0: none
     eval_episodes: int = cfg.count(10)
 

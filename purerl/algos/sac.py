@@ -57,8 +57,8 @@ class Config(eqx.Module):
     hidden_sizes: tuple[int, ...] = cfg.sizes((256, 256))
     activation: str = cfg.choice("relu", tuple(sorted(ACTIVATIONS)))
     num_critics: int = cfg.count(2)
-    autotune: bool = cfg.static(True)  # learn α towards the target entropy
-    bootstrap_truncated: bool = cfg.static(True)  # False: time limits as terminal (ablation)
+    autotune: bool = cfg.flag(True)  # learn α towards the target entropy
+    bootstrap_truncated: bool = cfg.flag(True)  # False: time limits as terminal (ablation)
     eval_every: int = cfg.count(0, minimum=0)  # updates between evaluations; 0: none
     eval_episodes: int = cfg.count(10)
 

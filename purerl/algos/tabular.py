@@ -72,7 +72,7 @@ class Config(eqx.Module):
     n: int = cfg.count(4)  # steps of td_n and sarsa_n
     # Prediction: the evaluated policy, π[s][a] (``[S, A]``); None is uniform random.
     policy: tuple | None = eqx.field(default=None, static=True, converter=_freeze_policy)
-    anneal_lr: bool = cfg.static(False)  # decay α linearly to 0 over the episodes
+    anneal_lr: bool = cfg.flag(False)  # decay α linearly to 0 over the episodes
     eval_every: int = cfg.count(0, minimum=0)  # episodes between evaluations; 0: none
     eval_episodes: int = cfg.count(10)
 

@@ -55,7 +55,7 @@ class Config(eqx.Module):
     activation: str = cfg.choice("relu", tuple(sorted(ACTIVATIONS)))
     num_critics: int = cfg.count(2)  # clipped double Q over this many critics
     policy_delay: int = cfg.count(2)  # critic steps per actor (and target) step
-    bootstrap_truncated: bool = cfg.static(True)  # False: time limits as terminal (ablation)
+    bootstrap_truncated: bool = cfg.flag(True)  # False: time limits as terminal (ablation)
     eval_every: int = cfg.count(0, minimum=0)  # updates between evaluations; 0: none
     eval_episodes: int = cfg.count(10)
 

@@ -60,8 +60,8 @@ class Config(eqx.Module):
     policy_epochs: int = cfg.count(10)  # "penalized": full-batch Adam steps per update
     vf_epochs: int = cfg.count(5)
     vf_minibatches: int = cfg.count(4, divides_batch=True)
-    normalize_obs: bool = cfg.static(False)
-    normalize_advantages: bool = cfg.static(True)
+    normalize_obs: bool = cfg.flag(False)
+    normalize_advantages: bool = cfg.flag(True)
     eval_every: int = cfg.count(0, minimum=0)  # updates between evaluations; 0: none
     eval_episodes: int = cfg.count(10)
 

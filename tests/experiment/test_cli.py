@@ -98,6 +98,11 @@ def test_list_shows_algorithms_fields_and_environments(capsys):
         (["train", "trpo", "--set", "max_kl=0"], "max_kl must be finite and > 0"),
         (["train", "ppo", "--seeds", "0"], "--seeds must be >= 1"),
         (["train", "dqn", "--set", "total_timesteps=8000"], "no gradient step is ever taken"),
+        (["train", "ppo", "--env", "Acrobot-v1", "--set", "env_id=CartPole-v1"], "not both"),
+        (["train", "ppo", "--chunk", "-5"], "--chunk must be >= 1"),
+        (["train", "ppo", "--set", "env_kwargs=max_steps"], "expected a JSON object"),
+        (["train", "ppo", "--set", 'env_kwargs={"foo": 1}'], "do not build CartPole-v1"),
+        (["train", "ppo", "--set", "anneal_lr=maybe"], "expected true or false"),
         (["train", "ppo", "--out", "/proc/purerl-runs"], "cannot write to --out"),
         (["trian"], "invalid choice: 'trian'"),
         (["plot", "/nonexistent/run"], "not a run directory"),
@@ -151,6 +156,15 @@ def test_ctrl_c_keeps_finished_chunks(tmp_path):
     with np.load(metrics) as m:
         done = m["episode_return"].shape[-1]
     assert 8 <= done < 3906 and done % 8 == 0
+
+
+def test_env_kwargs_parse_as_a_json_object_with_commas():
+    from purerl.algos import ppo
+    from purerl.cli import parse_set
+
+    spec = 'env_kwargs={"max_episode_steps": 200, "x": 1}'
+    expected = {"env_kwargs": {"max_episode_steps": 200, "x": 1}}
+    assert parse_set([spec], ppo.Config) == (expected, {})
 
 
 def test_an_optional_count_parses_as_int_or_none():

@@ -1,0 +1,52 @@
+"""``purerl.config``: every field refused by name before tracing — wrong types, bad
+``env_kwargs``, unsupported observations, int32 overflow, batched leaves given to one run
+(issue #12) — and the harmless spellings (NumPy scalars, lists) accepted."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from purerl import loop
+from purerl.algos import dqn, ppo, sac, tabular
+
+
+@pytest.mark.parametrize(
+    "module, overrides, message",
+    [
+        (ppo, dict(anneal_lr="false"), "anneal_lr must be True or False"),
+        (dqn, dict(double=1), "double must be True or False"),
+        (ppo, dict(hidden_sizes=64), "hidden_sizes must be a non-empty tuple"),
+        (sac, dict(hidden_sizes=(64, 0)), "hidden_sizes must be a non-empty tuple"),
+        (ppo, dict(lr="abc"), "lr must be a number"),
+        (dqn, dict(gamma=None), "gamma must be a number"),
+        (ppo, dict(lr=[1e-3, "x"]), "lr must be a number"),
+        (ppo, dict(env_kwargs={"foo": 1}), "env_kwargs {'foo': 1} do not build CartPole-v1"),
+        (ppo, dict(env_kwargs={"max_episode_steps": 0}), "max_episode_steps must be >= 1"),
+        (tabular, dict(env_kwargs={"bar": 2}), "env_kwargs {'bar': 2} do not build"),
+        (ppo, dict(env_id="Breakout-MinAtar"), "env_id must have flat observations"),
+        (dqn, dict(env_id="Catch-bsuite"), "env_id must have flat observations"),
+        (ppo, dict(total_timesteps=10**12), "total_timesteps must be at most 2**31 - 1"),
+        (dqn, dict(buffer_size=2**31), "buffer_size must be at most 2**31 - 1"),
+    ],
+)
+def test_a_bad_field_is_refused_at_construction_naming_it(module, overrides, message):
+    with pytest.raises(ValueError, match="Config.") as info:
+        module.Config(**overrides)
+    assert message in str(info.value)
+
+
+def test_numpy_scalars_and_lists_are_taken_as_python_values():
+    config = dqn.Config(num_envs=np.int64(2), hidden_sizes=[32, np.int64(16)], double=np.True_)
+    assert type(config.num_envs) is int and config.num_envs == 2
+    assert config.hidden_sizes == (32, 16) and all(type(h) is int for h in config.hidden_sizes)
+    assert config.double is True
+    assert hash(config.hidden_sizes)  # static fields stay hashable: one compiled program
+
+
+def test_a_batched_hyperparameter_given_to_one_run_is_refused_saying_how_to_sweep():
+    config = ppo.Config(gamma=jnp.array([0.9, 0.99]))
+    with pytest.raises(ValueError, match=r"ppo.Config.gamma has shape \(2,\).*sweep"):
+        jax.jit(ppo.train)(config, jax.random.key(0))
+    with pytest.raises(ValueError, match="gamma has shape"):
+        loop.start(loop.of_module(ppo), config, jax.random.key(0))
