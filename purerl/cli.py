@@ -10,8 +10,9 @@ passes keyword arguments to the environment (a JSON object). Mistakes (unknown a
 environment or field, malformed ``--set``, invalid value, unwritable ``--out``) print one
 line and exit with status 2. A run whose losses, gradients or parameters go NaN or ±inf
 stops the sweep after that chunk, keeps everything computed, names the quantity, run and
-update in one line and in ``summary.json``, and exits with status 3. Ctrl-C keeps the
-results of every finished chunk on disk.
+update in one line and in ``summary.json``, and exits with status 3. Ctrl-C stops at the
+end of the chunk being computed, keeps it and exits with status 130 (a second Ctrl-C
+stops at once, keeping every chunk finished before).
 Runs are sharded across every CPU core (see ``use_every_core``) or accelerator.
 """
 
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -195,17 +198,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         results.write_metrics(run_dir / "metrics.npz", metrics)
         progress.update(chunk)
 
-    start = time.perf_counter()
+    start, stop = time.perf_counter(), _StopOnInterrupt()
     try:
-        result = sweep(algo, config, seeds=args.seeds, key=jax.random.key(args.seed),
-                       chunk=args.chunk, on_chunk=on_chunk, on_compiled=progress.start,
-                       **grid)  # fmt: skip
-    except KeyboardInterrupt:
+        with stop:
+            result = sweep(algo, config, seeds=args.seeds, key=jax.random.key(args.seed),
+                           chunk=args.chunk, on_chunk=on_chunk, on_compiled=progress.start,
+                           should_stop=stop.requested, **grid)  # fmt: skip
+    except KeyboardInterrupt:  # a second Ctrl-C, or one before the first chunk could end
         progress.close()
-        kept = progress.updates_done
-        print(f"interrupted: {kept} of {config.num_updates} updates per run kept in {run_dir}",
+        return _interrupted(progress.updates_done, config.num_updates, run_dir)
+    except OSError as e:  # e.g. a full disk: what was written stays
+        progress.close()
+        print(f"purerl: error: cannot write results to {run_dir}: {e.strerror or e}; the "
+              f"files written before (updates 0–{progress.updates_done - 1}) are kept",
               file=sys.stderr)  # fmt: skip
-        return EXIT_INTERRUPTED
+        return EXIT_USAGE
     progress.close()
     wall = time.perf_counter() - start
     rows = results.summarize(result.metrics, points, wall, result.run_s)
@@ -224,7 +231,40 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"{progress.updates_done} of {config.num_updates} updates, results so far in "
               f"{run_dir}", file=sys.stderr)  # fmt: skip
         return EXIT_NONFINITE
+    if stop.requested():
+        return _interrupted(progress.updates_done, config.num_updates, run_dir)
     return 0
+
+
+def _interrupted(kept: int, total: int, run_dir: Path) -> int:
+    print(f"interrupted: {kept} of {total} updates per run kept in {run_dir}", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+class _StopOnInterrupt:
+    """Within ``with``: the first Ctrl-C asks the runner to stop at the end of the chunk it
+    is computing (which is then kept); a second one interrupts at once, as usual."""
+
+    def __init__(self):
+        self._requested, self._previous = False, None
+
+    def requested(self) -> bool:
+        return self._requested
+
+    def _handle(self, signum, frame):
+        self._requested = True
+        print("\nstopping after this chunk (Ctrl-C again to stop now)", file=sys.stderr)
+        signal.signal(signal.SIGINT, self._previous)
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -233,7 +273,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.runs]
     default = paths[0] / "curves.png" if len(paths) == 1 else Path("curves.png")
     out = Path(args.out) if args.out else default
-    png = results.draw_runs(paths, out)
+    try:
+        png = results.draw_runs(paths, out)
+    except OSError as e:
+        raise UsageError(f"cannot write {out}: {e.strerror or e}") from None
     print(f"wrote {png}")
     return 0
 

@@ -44,11 +44,23 @@ def check_writable(out: Path) -> None:
         pass
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: Path, write) -> None:
+    """Write to a temporary file in the same folder, flush it to disk, then rename it over
+    ``path``: a crash leaves the previous file or the new one, never half of one. The file
+    gets the mode an ordinary ``open`` would (0666 less the umask), not mkstemp's 0600."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -174,11 +186,26 @@ def load_run(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             metrics = {k: data[k] for k in data.files}
     except FileNotFoundError as e:
         raise RunDirError(f"{path}: missing {Path(e.filename).name}") from None
-    except (json.JSONDecodeError, zipfile.BadZipFile, ValueError, OSError) as e:
+    except (json.JSONDecodeError, zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
         raise RunDirError(f"{path}: unreadable results ({type(e).__name__}: {e})") from None
+    _check_run(path, config, metrics)
+    return config, metrics
+
+
+def _check_run(path: Path, config: Any, metrics: dict[str, np.ndarray]) -> None:
+    """What ``draw_runs`` and ``summarize`` rely on, or ``RunDirError`` saying what is off."""
+    ok = isinstance(config, dict) and isinstance(config.get("points"), list) and "algo" in config
+    ok = ok and isinstance(config.get("config"), dict) and "env_id" in config["config"]
+    if not ok:
+        raise RunDirError(f"{path}: config.json is not a purerl run record "
+                          "(expected algo, config.env_id and points)")  # fmt: skip
     if "episode_return" not in metrics or "env_steps" not in metrics:
         raise RunDirError(f"{path}: metrics.npz lacks episode_return/env_steps")
-    return config, metrics
+    points = len(config["points"])
+    for name, array in metrics.items():
+        if array.ndim != 3 or array.shape[0] != points or array.shape[2] == 0:
+            raise RunDirError(f"{path}: metrics.npz {name} has shape {array.shape}, expected "
+                              f"[{points} points, seeds, updates ≥ 1]")  # fmt: skip
 
 
 def draw_runs(paths: list[Path], out: Path) -> Path:

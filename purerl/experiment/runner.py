@@ -13,7 +13,7 @@ A failed run stops the batch: after the first chunk in which any run's
 ``metrics["nonfinite_at"]`` is set (a NaN or ±inf in its metrics or state, see
 ``loop.py``), the runner reports that chunk and returns what has finished — every run up
 to the end of that chunk — instead of computing garbage to the end
-(``stop_on_nonfinite=False`` runs on).
+(``stop_on_nonfinite=False`` runs on). ``should_stop`` ends the batch early the same way.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def run(
     on_compiled: Callable[[float], None] | None = None,
     devices: list | None = None,
     stop_on_nonfinite: bool = True,
+    should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, np.ndarray]:
     """Train ``len(keys)`` runs (config leaves batched along the same axis, or scalar).
 
@@ -72,6 +73,7 @@ def run(
       on_compiled: called with the compile seconds once the programs are built.
       devices: devices to shard runs across (default: all).
       stop_on_nonfinite: stop after the first chunk in which a run went NaN or ±inf.
+      should_stop: asked after every chunk; True stops there (e.g. on Ctrl-C), keeping it.
 
     Returns:
       metrics as NumPy arrays of shape ``[runs, num_updates]`` (``[runs, updates_done]``
@@ -127,6 +129,8 @@ def run(
         if on_chunk is not None:
             on_chunk(Chunk(done, num_updates, _concat(parts), run_s))
         if stop_on_nonfinite and np.any(metrics["nonfinite_at"][:, -1] >= 0):
+            break
+        if should_stop is not None and should_stop():
             break
     return _concat(parts)
 

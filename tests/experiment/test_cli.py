@@ -1,8 +1,11 @@
 """The `purerl` command: a full small run, its files, `plot`, `list`, every error path, Ctrl-C."""
 
+import errno
 import json
 import os
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -156,6 +159,9 @@ def test_ctrl_c_keeps_finished_chunks(tmp_path):
     with np.load(metrics) as m:
         done = m["episode_return"].shape[-1]
     assert 8 <= done < 3906 and done % 8 == 0
+    # one Ctrl-C stops at the end of the chunk being computed, keeps it, and summarizes
+    summary = json.loads((metrics.parent / "summary.json").read_text())
+    assert summary["updates_done"] == done and f"{done} of 3906 updates" in err
 
 
 def test_env_kwargs_parse_as_a_json_object_with_commas():
@@ -197,3 +203,65 @@ def test_a_run_that_goes_nan_stops_the_sweep_names_it_and_exits_three(tmp_path, 
         assert m["nonfinite_at"].shape == (2, 2, 20)
         np.testing.assert_array_equal(m["nonfinite_at"][0, :, -1], -1)  # lr = 1e-3 is fine
         np.testing.assert_array_equal(m["nonfinite_at"][1, :, -1], 8)
+
+
+def test_result_files_get_the_users_umask(run):
+    _, run_dir = run
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("config.json", "metrics.npz", "summary.json"):
+        assert stat.S_IMODE((run_dir / name).stat().st_mode) == 0o666 & ~mask, name
+
+
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ({"metrics.npz": b""}, "unreadable results"),
+        ({"config.json": b"{}"}, "not a purerl run record"),
+        ({"metrics.npz": "rank-2"}, "has shape (3, 8), expected [4 points, seeds, updates"),
+    ],
+)
+def test_plot_of_a_damaged_run_dir_is_one_line_and_exit_two(run, tmp_path, capsys, files, message):
+    _, run_dir = run
+    damaged = tmp_path / "damaged"
+    shutil.copytree(run_dir, damaged)
+    for name, content in files.items():
+        if content == "rank-2":
+            with np.load(run_dir / name) as m:
+                arrays = {k: m[k][0] for k in m.files}  # [seeds, updates]: a point axis lost
+            np.savez(damaged / name, **arrays)
+        else:
+            (damaged / name).write_bytes(content)
+    assert main(["plot", str(damaged)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err, err
+
+
+def test_plot_into_a_missing_folder_is_one_line_and_exit_two(run, tmp_path, capsys):
+    _, run_dir = run
+    assert main(["plot", str(run_dir), "--out", str(tmp_path / "no" / "such" / "c.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write" in err
+
+
+def test_a_full_disk_is_one_line_and_exit_two_keeping_what_was_written(
+    tmp_path, capsys, monkeypatch
+):
+    from purerl.experiment import results
+
+    writes, write = [], results.write_metrics
+
+    def full_after_one(path, metrics):
+        if writes:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        writes.append(path)
+        write(path, metrics)
+
+    monkeypatch.setattr(results, "write_metrics", full_after_one)
+    argv = ["train", "tabular", "--set", "num_episodes=40", "--chunk", "10", "--no-progress",
+            "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No space left on device" in err and "updates 0–9" in err
+    with np.load(writes[0]) as m:
+        assert m["episode_return"].shape[-1] == 10  # the first chunk's results are intact
