@@ -1,6 +1,7 @@
 """The ``purerl`` command.
 
     purerl train ppo --env CartPole-v1 --seeds 8 --set lr=2.5e-4,1e-3 --set clip_eps=0.1,0.2
+    purerl resume runs/20261121-120000-ppo-CartPole-v1
     purerl list
     purerl plot runs/20261121-120000-ppo-CartPole-v1 [more run dirs] [--out curves.png]
 
@@ -26,7 +27,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 EXIT_USAGE = 2
 EXIT_NONFINITE = 3  # a run went NaN or ±inf; the sweep stopped after that chunk
@@ -58,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--chunk", type=int, default=None, help="updates per chunk")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     sub.add_parser("list", help="algorithms with their config fields, and environment ids")
+    resume = sub.add_parser("resume", help="continue a stopped run dir from its checkpoint")
+    resume.add_argument("run_dir", help="a run directory written by `purerl train`")
+    resume.add_argument("--no-progress", action="store_true", help="no progress bar")
     plot = sub.add_parser("plot", help="redraw or overlay the learning curves of run dirs")
     plot.add_argument("runs", nargs="+", help="run directories")
     plot.add_argument("--out", default=None, help="PNG path (default: RUN_DIR/curves.png "
@@ -156,11 +160,20 @@ def cmd_list() -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+class _Plan(NamedTuple):
+    """What ``train`` and ``resume`` run: the algorithm, its config and grid."""
+
+    algo: Any
+    config: Any
+    grid: dict[str, list[float]]
+    points: list[dict[str, float]]
+
+
+def _plan(args: argparse.Namespace) -> _Plan:
+    """Parse and validate a ``train`` command line, before anything is written."""
     from purerl import envs
-    from purerl.experiment import results
     from purerl.experiment.registry import get_algorithm
-    from purerl.experiment.sweep import build_grid, sweep
+    from purerl.experiment.sweep import build_grid
 
     algo = get_algorithm(args.algo)
     overrides, grid = parse_set(args.set, algo.Config)
@@ -175,16 +188,62 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--chunk must be >= 1 (updates per chunk), got {args.chunk}")
     config = algo.Config(**overrides)
     _, points = build_grid(config, args.seeds, grid)  # validates every grid value up front
+    return _Plan(algo, config, grid, points)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from purerl.experiment import results
+
+    plan = _plan(args)
     try:
         results.check_writable(Path(args.out))
     except OSError as e:
         raise UsageError(f"cannot write to --out {args.out}: {e.strerror or e}") from None
-    run_dir = results.new_run_dir(Path(args.out), args.algo, config.env_id)
-    record = {"algo": args.algo, "config": results.config_to_json(config), "seeds": args.seeds,
-              "seed": args.seed, "grid": grid, "points": points, "argv": sys.argv[1:]}  # fmt: skip
+    run_dir = results.new_run_dir(Path(args.out), args.algo, plan.config.env_id)
+    record = {"algo": args.algo, "config": results.config_to_json(plan.config),
+              "seeds": args.seeds, "seed": args.seed, "grid": plan.grid, "points": plan.points,
+              "argv": args.argv}  # fmt: skip
     results.write_json(run_dir / "config.json", record)
+    return _execute(args, plan, run_dir)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    """Continue a run directory from its checkpoint, with the command line it recorded."""
+    from purerl.experiment import checkpoint, results
+
+    run_dir = Path(args.run_dir)
+    record, metrics = results.load_run(run_dir)  # RunDirError (a ValueError): exit 2
+    if not isinstance(record.get("argv"), list) or record["argv"][:1] != ["train"]:
+        raise UsageError(f"{run_dir}: config.json records no `purerl train` command")
+    results.remove_partial_writes(run_dir)  # of a process killed while writing
+    train = _parser().parse_args(record["argv"])
+    train.no_progress = args.no_progress or train.no_progress
+    plan = _plan(train)
+    runs = len(plan.points) * train.seeds
+
+    def restore(template):
+        progress, done = checkpoint.load(run_dir / checkpoint.FILE, template)
+        if done > metrics["env_steps"].shape[-1]:
+            raise checkpoint.CheckpointError(
+                f"{run_dir}: the checkpoint is at update {done} but metrics.npz holds only "
+                f"{metrics['env_steps'].shape[-1]}"
+            )
+        kept = {k: v[..., :done].reshape(runs, done) for k, v in metrics.items()}
+        print(f"resuming {run_dir} from update {done} of {plan.config.num_updates}")
+        return progress, kept
+
+    return _execute(train, plan, run_dir, restore)
+
+
+def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path, restore=None) -> int:
+    """Run the sweep into ``run_dir``: metrics and a checkpoint after every chunk, then the
+    summary, table and curves; the exit status says how it ended."""
     import jax
 
+    from purerl.experiment import checkpoint, results
+    from purerl.experiment.sweep import sweep
+
+    config, points, grid = plan.config, plan.points, plan.grid
     devices = jax.devices()
     print(f"{args.algo} on {config.env_id}: {len(points)} grid point(s) × {args.seeds} seed(s) "
           f"= {len(points) * args.seeds} runs in one program over {len(devices)} "
@@ -195,15 +254,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     def on_chunk(chunk):
         metrics = {k: v.reshape(*shape, *v.shape[1:]) for k, v in chunk.metrics.items()}
-        results.write_metrics(run_dir / "metrics.npz", metrics)
+        results.write_metrics(run_dir / "metrics.npz", metrics)  # first: it may run ahead
+        checkpoint.save(run_dir / checkpoint.FILE, chunk.progress, chunk.updates_done)
         progress.update(chunk)
 
     start, stop = time.perf_counter(), _StopOnInterrupt()
     try:
         with stop:
-            result = sweep(algo, config, seeds=args.seeds, key=jax.random.key(args.seed),
+            result = sweep(plan.algo, config, seeds=args.seeds, key=jax.random.key(args.seed),
                            chunk=args.chunk, on_chunk=on_chunk, on_compiled=progress.start,
-                           should_stop=stop.requested, **grid)  # fmt: skip
+                           should_stop=stop.requested, restore=restore, **grid)  # fmt: skip
     except KeyboardInterrupt:  # a second Ctrl-C, or one before the first chunk could end
         progress.close()
         return _interrupted(progress.updates_done, config.num_updates, run_dir)
@@ -217,27 +277,29 @@ def cmd_train(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - start
     rows = results.summarize(result.metrics, points, wall, result.run_s)
     failure = results.first_nonfinite(result.metrics, points)
+    updates_done = result.metrics["env_steps"].shape[-1]
     results.write_json(run_dir / "summary.json",
                        {"rows": rows, "devices": len(devices),
                         "compile_s": round(result.compile_s, 2),
                         "run_s": round(result.run_s, 2), "wall_s": round(wall, 2),
-                        "updates_done": progress.updates_done, "nonfinite": failure})  # fmt: skip
+                        "updates_done": updates_done, "nonfinite": failure})  # fmt: skip
     png = results.draw_runs([run_dir], run_dir / "curves.png")
     print(results.format_table(rows, list(grid)))
     print(f"compiled in {result.compile_s:.1f} s, ran in {result.run_s:.1f} s; "
           f"wrote {run_dir}/{{config.json,metrics.npz,summary.json}} and {png.name}")  # fmt: skip
     if failure is not None:
         print(f"purerl: run failed: {results.describe_nonfinite(failure)}; stopped after "
-              f"{progress.updates_done} of {config.num_updates} updates, results so far in "
+              f"{updates_done} of {config.num_updates} updates, results so far in "
               f"{run_dir}", file=sys.stderr)  # fmt: skip
         return EXIT_NONFINITE
     if stop.requested():
-        return _interrupted(progress.updates_done, config.num_updates, run_dir)
+        return _interrupted(updates_done, config.num_updates, run_dir)
     return 0
 
 
 def _interrupted(kept: int, total: int, run_dir: Path) -> int:
-    print(f"interrupted: {kept} of {total} updates per run kept in {run_dir}", file=sys.stderr)
+    print(f"interrupted: {kept} of {total} updates per run kept in {run_dir}; continue with "
+          f"`purerl resume {run_dir}`", file=sys.stderr)  # fmt: skip
     return EXIT_INTERRUPTED
 
 
@@ -332,11 +394,15 @@ def use_every_core() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     use_every_core()
     try:
+        argv = list(sys.argv[1:] if argv is None else argv)
         args = _parser().parse_args(argv)
+        args.argv = argv
         if args.command == "list":
             return cmd_list()
         if args.command == "plot":
             return cmd_plot(args)
+        if args.command == "resume":
+            return cmd_resume(args)
         return cmd_train(args)
     except (UsageError, ValueError) as e:
         print(f"purerl: error: {e}", file=sys.stderr)

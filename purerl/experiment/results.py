@@ -50,7 +50,7 @@ def _umask() -> int:
     return mask
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
     """Write to a temporary file in the same folder, flush it to disk, then rename it over
     ``path``: a crash leaves the previous file or the new one, never half of one. The file
     gets the mode an ordinary ``open`` would (0666 less the umask), not mkstemp's 0600."""
@@ -67,12 +67,19 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
+def remove_partial_writes(run_dir: Path) -> None:
+    """Delete the temporary files of writes a killed process left half done."""
+    for stale in Path(run_dir).glob(".*.*"):
+        if stale.is_file():
+            stale.unlink()
+
+
 def write_json(path: Path, payload: Any) -> None:
-    _atomic_write(path, lambda f: f.write((json.dumps(payload, indent=2) + "\n").encode()))
+    atomic_write(path, lambda f: f.write((json.dumps(payload, indent=2) + "\n").encode()))
 
 
 def write_metrics(path: Path, metrics: dict[str, np.ndarray]) -> None:
-    _atomic_write(path, lambda f: np.savez(f, **metrics))
+    atomic_write(path, lambda f: np.savez(f, **metrics))
 
 
 def config_to_json(config: Any) -> dict[str, Any]:

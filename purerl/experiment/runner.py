@@ -14,6 +14,8 @@ A failed run stops the batch: after the first chunk in which any run's
 ``loop.py``), the runner reports that chunk and returns what has finished — every run up
 to the end of that chunk — instead of computing garbage to the end
 (``stop_on_nonfinite=False`` runs on). ``should_stop`` ends the batch early the same way.
+Each ``Chunk`` carries the loop's carry after it, which ``checkpoint.save`` writes; a run
+``restore``d from it continues with the next chunk.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Chunk(NamedTuple):
     num_updates: int
     metrics: dict[str, np.ndarray]  # everything finished so far, [runs, updates_done]
     run_s: float  # seconds spent running (compilation excluded)
+    progress: Any  # the loop's batched carry after it (on device; for checkpoints)
 
 
 def chunk_length(num_updates: int, target_chunks: int = 20) -> int:
@@ -61,6 +64,7 @@ def run(
     devices: list | None = None,
     stop_on_nonfinite: bool = True,
     should_stop: Callable[[], bool] | None = None,
+    restore: Callable[[Any], tuple[Any, dict[str, np.ndarray]]] | None = None,
 ) -> dict[str, np.ndarray]:
     """Train ``len(keys)`` runs (config leaves batched along the same axis, or scalar).
 
@@ -74,6 +78,9 @@ def run(
       devices: devices to shard runs across (default: all).
       stop_on_nonfinite: stop after the first chunk in which a run went NaN or ±inf.
       should_stop: asked after every chunk; True stops there (e.g. on Ctrl-C), keeping it.
+      restore: resume instead of starting: called with the freshly initialised carry (a
+        template of shapes and placement), returns a saved carry and the metrics of the
+        updates it has done, ``[runs, updates_done]`` (see ``checkpoint.py``).
 
     Returns:
       metrics as NumPy arrays of shape ``[runs, num_updates]`` (``[runs, updates_done]``
@@ -111,12 +118,16 @@ def run(
             programs[length] = jit(batched_scan).lower(batched, progress, 0).compile()
         return programs[length]
 
+    parts: list[dict[str, np.ndarray]] = []
+    done, run_s = 0, 0.0
+    if restore is not None:  # before compiling the scan: a bad checkpoint fails fast
+        progress, previous = restore(progress)
+        done = int(previous["env_steps"].shape[1])
+        parts.append(previous)
     program(min(chunk, num_updates))
     if on_compiled is not None:
         on_compiled(time.perf_counter() - start)
 
-    parts: list[dict[str, np.ndarray]] = []
-    done, run_s = 0, 0.0
     while done < num_updates:
         length = min(chunk, num_updates - done)
         step = program(length)
@@ -127,7 +138,7 @@ def run(
         parts.append(metrics)
         done += length
         if on_chunk is not None:
-            on_chunk(Chunk(done, num_updates, _concat(parts), run_s))
+            on_chunk(Chunk(done, num_updates, _concat(parts), run_s, progress))
         if stop_on_nonfinite and np.any(metrics["nonfinite_at"][:, -1] >= 0):
             break
         if should_stop is not None and should_stop():

@@ -84,6 +84,7 @@ def sweep(
     devices: list | None = None,
     stop_on_nonfinite: bool = True,
     should_stop: Callable[[], bool] | None = None,
+    restore: Callable | None = None,
     **grid: Sequence[float],
 ) -> SweepResult:
     """Train every grid point × seed in one program; see the module docstring.
@@ -93,8 +94,8 @@ def sweep(
       config: the base config (default ``algo.Config()``).
       seeds: runs per grid point.
       key: the root key (default ``jax.random.key(0)``); seed ``s`` uses ``split(key)[s]``.
-      chunk, on_chunk, on_compiled, devices, stop_on_nonfinite, should_stop: passed to
-        ``runner.run``
+      chunk, on_chunk, on_compiled, devices, stop_on_nonfinite, should_stop, restore:
+        passed to ``runner.run``
         (by default a run that goes NaN or ±inf stops the sweep after that chunk; see
         ``results.first_nonfinite``).
       **grid: hyperparameter name → values.
@@ -115,6 +116,7 @@ def sweep(
     metrics = runner.run(
         algo, batched, keys, chunk=chunk, on_chunk=on_chunk, on_compiled=compiled,
         devices=devices, stop_on_nonfinite=stop_on_nonfinite, should_stop=should_stop,
+        restore=restore,
     )  # fmt: skip
     total = time.perf_counter() - start
     shaped = {k: v.reshape(len(points), seeds, *v.shape[1:]) for k, v in metrics.items()}
