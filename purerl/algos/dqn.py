@@ -307,7 +307,7 @@ def _learn(config: Config, state: State, replay, env_steps, key):
         if config.prioritized:
             current = replay._replace(priorities=c.priorities)
             batch, indices, weights = buffers.prioritized_sample(
-                current, k, config.batch_size, config.per_alpha, beta
+                current, k, config.batch_size, beta
             )
         else:
             batch, _ = buffers.sample(replay, k, config.batch_size)
@@ -316,8 +316,9 @@ def _learn(config: Config, state: State, replay, env_steps, key):
         learner = optim.apply(tx, c.learner, grads, active=ready)
         priorities = c.priorities
         if config.prioritized:
-            td = jnp.where(ready, td, priorities.values[indices] - config.per_eps)
-            priorities = buffers.update_priorities(current, indices, td, config.per_eps).priorities
+            priorities = buffers.update_priorities(
+                current, indices, td, config.per_eps, config.per_alpha, active=ready
+            ).priorities
         metrics = {**metrics, "grad_norm": optax.tree.norm(grads)}
         metrics = jax.tree.map(lambda x: jnp.where(ready, x, 0.0), metrics)
         return _Learning(learner, priorities), metrics
