@@ -128,15 +128,18 @@ def sizes(default: tuple[int, ...]) -> Any:
     return eqx.field(default=default, static=True, converter=_as_sizes, metadata={"sizes": True})
 
 
-def _freeze(kwargs: Any) -> tuple[tuple[str, Any], ...]:
-    if isinstance(kwargs, dict):
-        kwargs = kwargs.items()
-    return tuple(sorted((str(k), v) for k, v in kwargs))
+def _freeze(kwargs: Any) -> Any:
+    """A dict (or pairs) as a sorted tuple of pairs; anything else as given, for ``validate``."""
+    try:
+        items = kwargs.items() if isinstance(kwargs, dict) else kwargs
+        return tuple(sorted((str(k), v) for k, v in items))
+    except (TypeError, ValueError):
+        return kwargs
 
 
 def env_kwargs_field() -> Any:
     """Keyword arguments for ``purerl.envs.make``, given as a dict, stored as a sorted tuple."""
-    return eqx.field(default=(), static=True, converter=_freeze)
+    return eqx.field(default=(), static=True, converter=_freeze, metadata={"env_kwargs": True})
 
 
 def concrete(x: Any) -> np.ndarray | None:
@@ -173,6 +176,9 @@ def _check_field(config: eqx.Module, field: dataclasses.Field) -> None:
         array = concrete(value)
         if array is not None:
             require(config, name, rule.holds(array), rule.describe())
+    elif "env_kwargs" in meta:
+        ok = isinstance(value, tuple) and all(isinstance(v, tuple) for v in value)
+        require(config, name, ok, "must be a dict of keyword arguments for the environment")
     elif "flag" in meta:
         require(config, name, isinstance(value, bool), "must be True or False")
     elif "count" in meta:

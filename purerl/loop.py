@@ -67,7 +67,9 @@ class Progress(NamedTuple):
 def all_finite(tree: Any) -> jax.Array:
     """True when every float leaf of ``tree`` is free of NaN and ±inf (a scalar bool)."""
     leaves = [x for x in jax.tree.leaves(tree) if eqx.is_inexact_array(x)]
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else True
+    if not leaves:
+        return jnp.bool_(True)
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
 
 
 def evaluate(algo: Algorithm, config: Any, state: Any, key: jax.Array) -> jax.Array:
@@ -125,7 +127,7 @@ def run(
 
 
 def _first(nonfinite_at: jax.Array, finite: jax.Array, index: jax.Array) -> jax.Array:
-    """``nonfinite_at`` once set, else ``index`` where not ``finite``, else −1."""
+    """``nonfinite_at`` if already set (≥ 0); else ``index`` if not ``finite``; else −1."""
     return jnp.where((nonfinite_at < 0) & ~finite, index, nonfinite_at).astype(jnp.int32)
 
 

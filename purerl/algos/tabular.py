@@ -56,10 +56,18 @@ METHODS = PREDICTION + CONTROL
 OFFLINE = ("mc_first_visit", "mc_every_visit", "td_n", "td_lambda", "sarsa_n")
 
 
-def _freeze_policy(policy: Any) -> tuple | None:
+def _freeze_policy(policy: Any) -> Any:
+    """An ``[S, A]`` table as nested tuples (hashable: the field is static); anything that
+    is not a table of numbers stays as given, for ``__check_init__`` to refuse by name."""
     if policy is None:
         return None
-    return tuple(tuple(float(p) for p in row) for row in np.asarray(policy, float))
+    try:
+        table = np.asarray(policy, float)
+    except (TypeError, ValueError):
+        return policy
+    if table.ndim != 2:
+        return policy
+    return tuple(tuple(float(p) for p in row) for row in table)
 
 
 class Config(eqx.Module):
@@ -93,7 +101,7 @@ class Config(eqx.Module):
         )
         if self.policy is not None:
             mdp = make_env(self).mdp
-            pi = np.asarray(self.policy)
+            pi = np.asarray(self.policy) if isinstance(self.policy, tuple) else np.zeros(0)
             cfg.require(
                 self,
                 "policy",
