@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default="runs", help="parent directory of run directories")
     train.add_argument("--seed", type=int, default=0, help="root PRNG seed (default 0)")
     train.add_argument("--chunk", type=int, default=None, help="updates per chunk")
+    train.add_argument("--devices", type=int, default=None,
+                       help="shard runs over the first N devices (default: all; recorded, "
+                       "and kept by resume: the device count can change results)")  # fmt: skip
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     sub.add_parser("list", help="algorithms with their config fields, and environment ids")
     resume = sub.add_parser("resume", help="continue a stopped run dir from its checkpoint")
@@ -186,6 +189,8 @@ def _plan(args: argparse.Namespace) -> _Plan:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
     if args.chunk is not None and args.chunk < 1:
         raise UsageError(f"--chunk must be >= 1 (updates per chunk), got {args.chunk}")
+    if args.devices is not None and args.devices < 1:
+        raise UsageError(f"--devices must be >= 1, got {args.devices}")
     config = algo.Config(**overrides)
     _, points = build_grid(config, args.seeds, grid)  # validates every grid value up front
     return _Plan(algo, config, grid, points)
@@ -195,6 +200,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from purerl.experiment import results
 
     plan = _plan(args)
+    devices = len(_devices(args))
     try:
         results.check_writable(Path(args.out))
     except OSError as e:
@@ -202,9 +208,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     run_dir = results.new_run_dir(Path(args.out), args.algo, plan.config.env_id)
     record = {"algo": args.algo, "config": results.config_to_json(plan.config),
               "seeds": args.seeds, "seed": args.seed, "grid": plan.grid, "points": plan.points,
-              "argv": args.argv}  # fmt: skip
+              "argv": args.argv, "devices": devices}  # fmt: skip
     results.write_json(run_dir / "config.json", record)
     return _execute(args, plan, run_dir)
+
+
+def _devices(args: argparse.Namespace) -> list:
+    import jax
+
+    devices = jax.devices()
+    if args.devices is not None and args.devices > len(devices):
+        raise UsageError(f"--devices {args.devices}: only {len(devices)} "
+                         f"{devices[0].platform} device(s) here")  # fmt: skip
+    return devices[: args.devices]
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -218,6 +234,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     results.remove_partial_writes(run_dir)  # of a process killed while writing
     train = _parser().parse_args(record["argv"])
     train.no_progress = args.no_progress or train.no_progress
+    if train.devices is None and isinstance(record.get("devices"), int):
+        train.devices = record["devices"]  # the count the checkpoint was sharded over
     plan = _plan(train)
     runs = len(plan.points) * train.seeds
 
@@ -244,7 +262,7 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path, restore=None)
     from purerl.experiment.sweep import sweep
 
     config, points, grid = plan.config, plan.points, plan.grid
-    devices = jax.devices()
+    devices = _devices(args)
     print(f"{args.algo} on {config.env_id}: {len(points)} grid point(s) × {args.seeds} seed(s) "
           f"= {len(points) * args.seeds} runs in one program over {len(devices)} "
           f"{devices[0].platform} device(s) → {run_dir}")  # fmt: skip
@@ -263,7 +281,8 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path, restore=None)
         with stop:
             result = sweep(plan.algo, config, seeds=args.seeds, key=jax.random.key(args.seed),
                            chunk=args.chunk, on_chunk=on_chunk, on_compiled=progress.start,
-                           should_stop=stop.requested, restore=restore, **grid)  # fmt: skip
+                           should_stop=stop.requested, restore=restore, devices=devices,
+                           **grid)  # fmt: skip
     except KeyboardInterrupt:  # a second Ctrl-C, or one before the first chunk could end
         progress.close()
         return _interrupted(progress.updates_done, config.num_updates, run_dir)

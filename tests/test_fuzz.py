@@ -31,7 +31,7 @@ values = st.one_of(
 )
 
 
-@settings(max_examples=200)
+@settings(max_examples=120)
 @given(st.sampled_from(NAMES), st.data())
 def test_any_value_for_any_field_is_accepted_or_refused_by_name(name, data):
     config_cls = get_algorithm(name).Config
@@ -52,7 +52,7 @@ tokens = st.sampled_from([
 ])  # fmt: skip
 
 
-@settings(max_examples=200)
+@settings(max_examples=120)
 @given(st.sampled_from(NAMES), st.lists(tokens, max_size=6))
 def test_any_train_command_line_is_planned_or_refused_in_one_line(name, argv):
     try:

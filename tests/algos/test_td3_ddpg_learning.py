@@ -24,7 +24,9 @@ def test_td3_swings_up_pendulum_within_30k_steps():
 
 
 @pytest.mark.slow
-def test_ddpg_swings_up_pendulum_within_30k_steps():
-    """Measured: final eval −136, −146, −107, −136 (mean −131)."""
-    final = final_metrics(ddpg, ddpg.Config(**PENDULUM), seeds=4)
+def test_ddpg_swings_up_pendulum_within_20k_steps():
+    """Within 30k steps (issue #14); the test stops at 20k. Measured: final eval −110, −143,
+    −166, −244 (mean −166; the seeds' mean was −264 at 15k and −131 at 30k)."""
+    config = ddpg.Config(**{**PENDULUM, "total_timesteps": 20_000, "eval_every": 20_000})
+    final = final_metrics(ddpg, config, seeds=4)
     assert final["eval_return"].mean() >= -300.0
