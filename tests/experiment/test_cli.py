@@ -103,6 +103,8 @@ def test_list_shows_algorithms_fields_and_environments(capsys):
         (["train", "dqn", "--set", "total_timesteps=8000"], "no gradient step is ever taken"),
         (["train", "ppo", "--env", "Acrobot-v1", "--set", "env_id=CartPole-v1"], "not both"),
         (["train", "ppo", "--chunk", "-5"], "--chunk must be >= 1"),
+        (["train", "ppo", "--devices", "0"], "--devices must be >= 1"),
+        (["train", "ppo", "--devices", "99"], "--devices 99: only"),
         (["train", "ppo", "--set", "env_kwargs=max_steps"], "expected a JSON object"),
         (["train", "ppo", "--set", 'env_kwargs={"foo": 1}'], "do not build CartPole-v1"),
         (["train", "ppo", "--set", "anneal_lr=maybe"], "expected true or false"),
