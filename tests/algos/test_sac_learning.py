@@ -20,12 +20,11 @@ def test_sac_swings_up_pendulum_within_20k_steps():
 
 
 @pytest.mark.slow
-def test_sac_balances_brax_inverted_pendulum_within_100k_steps():
-    """4 environments, one gradient step per 4 environment steps (25k in all), actor lr 1e-3.
-    Measured: 1000 on every seed (training return of the last 100 episodes: 594, the
-    stochastic policy still falls early in some)."""
+def test_sac_balances_brax_inverted_pendulum_within_75k_steps():
+    """4 environments, one gradient step per 4 environment steps, actor lr 1e-3. Measured:
+    1000 on every seed at 75k (and at 60k and 100k; at 55k one seed was still at 120)."""
     config = sac.Config(
-        env_id="brax/inverted_pendulum", num_envs=4, total_timesteps=100_000,
+        env_id="brax/inverted_pendulum", num_envs=4, total_timesteps=75_000,
         learning_starts=1_000, hidden_sizes=(64, 64), batch_size=64, actor_lr=1e-3,
         eval_every=25_000, eval_episodes=4,
     )  # fmt: skip
