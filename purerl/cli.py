@@ -266,6 +266,11 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path, restore=None)
     print(f"{args.algo} on {config.env_id}: {len(points)} grid point(s) × {args.seeds} seed(s) "
           f"= {len(points) * args.seeds} runs in one program over {len(devices)} "
           f"{devices[0].platform} device(s) → {run_dir}")  # fmt: skip
+    batch = getattr(config, "steps_per_update", None)
+    if batch and config.total_timesteps % batch:
+        print(f"note: total_timesteps={config.total_timesteps:,} is not a multiple of "
+              f"num_envs × num_steps = {batch}: each run takes {config.num_updates} updates "
+              f"= {config.num_updates * batch:,} steps")  # fmt: skip
 
     progress = _Progress(config, len(points) * args.seeds, enabled=not args.no_progress)
     shape = (len(points), args.seeds)

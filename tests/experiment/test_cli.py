@@ -16,7 +16,8 @@ import pytest
 
 from purerl.cli import main
 
-SMALL = ["--set", "num_envs=2", "--set", "num_steps=16", "--set", "total_timesteps=256",
+# total_timesteps 270: 8 updates of 32 steps and 14 left over (reported, see below)
+SMALL = ["--set", "num_envs=2", "--set", "num_steps=16", "--set", "total_timesteps=270",
          "--set", "num_epochs=1"]  # fmt: skip
 
 
@@ -62,6 +63,10 @@ def test_train_writes_the_result_files(run):
 
 def test_train_prints_a_table_per_grid_point(run):
     proc, _ = run
+    assert (
+        "total_timesteps=270 is not a multiple of num_envs × num_steps = 32: each run "
+        "takes 8 updates = 256 steps" in proc.stdout
+    )  # reported, not silently rounded
     table = [line for line in proc.stdout.splitlines() if "final return" in line]
     assert table and "95% CI" in table[0] and "IQM" in table[0] and "steps/s" in table[0]
     assert "eval return" in table[0]
