@@ -231,7 +231,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     record, metrics = results.load_run(run_dir)  # RunDirError (a ValueError): exit 2
     if not isinstance(record.get("argv"), list) or record["argv"][:1] != ["train"]:
         raise UsageError(f"{run_dir}: config.json records no `purerl train` command")
-    results.remove_partial_writes(run_dir)  # of a process killed while writing
+    written = ("config.json", "metrics.npz", "summary.json", checkpoint.FILE)
+    results.remove_partial_writes(run_dir, written)  # of a process killed while writing
     train = _parser().parse_args(record["argv"])
     train.no_progress = args.no_progress or train.no_progress
     if train.devices is None and isinstance(record.get("devices"), int):

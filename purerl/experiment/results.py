@@ -67,11 +67,13 @@ def atomic_write(path: Path, write) -> None:
         raise
 
 
-def remove_partial_writes(run_dir: Path) -> None:
-    """Delete the temporary files of writes a killed process left half done."""
-    for stale in Path(run_dir).glob(".*.*"):
-        if stale.is_file():
-            stale.unlink()
+def remove_partial_writes(run_dir: Path, names: tuple[str, ...]) -> None:
+    """Delete the temporary files (``.<name>.*``, see ``atomic_write``) that a process killed
+    while writing ``names`` left behind in ``run_dir``."""
+    for name in names:
+        for stale in Path(run_dir).glob(f".{name}.*"):
+            if stale.is_file():
+                stale.unlink()
 
 
 def write_json(path: Path, payload: Any) -> None:
