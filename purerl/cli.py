@@ -164,12 +164,13 @@ def cmd_list() -> int:
 
 
 class _Plan(NamedTuple):
-    """What ``train`` and ``resume`` run: the algorithm, its config and grid."""
+    """What ``train`` and ``resume`` run: the algorithm, its config and grid, the devices."""
 
     algo: Any
     config: Any
     grid: dict[str, list[float]]
     points: list[dict[str, float]]
+    devices: list
 
 
 def _plan(args: argparse.Namespace) -> _Plan:
@@ -189,18 +190,15 @@ def _plan(args: argparse.Namespace) -> _Plan:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
     if args.chunk is not None and args.chunk < 1:
         raise UsageError(f"--chunk must be >= 1 (updates per chunk), got {args.chunk}")
-    if args.devices is not None and args.devices < 1:
-        raise UsageError(f"--devices must be >= 1, got {args.devices}")
     config = algo.Config(**overrides)
     _, points = build_grid(config, args.seeds, grid)  # validates every grid value up front
-    return _Plan(algo, config, grid, points)
+    return _Plan(algo, config, grid, points, _devices(args))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from purerl.experiment import results
 
     plan = _plan(args)
-    devices = len(_devices(args))
     try:
         results.check_writable(Path(args.out))
     except OSError as e:
@@ -208,15 +206,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     run_dir = results.new_run_dir(Path(args.out), args.algo, plan.config.env_id)
     record = {"algo": args.algo, "config": results.config_to_json(plan.config),
               "seeds": args.seeds, "seed": args.seed, "grid": plan.grid, "points": plan.points,
-              "argv": args.argv, "devices": devices}  # fmt: skip
+              "argv": args.argv, "devices": len(plan.devices)}  # fmt: skip
     results.write_json(run_dir / "config.json", record)
     return _execute(args, plan, run_dir)
 
 
 def _devices(args: argparse.Namespace) -> list:
+    """The first ``--devices`` devices (all by default); a count out of range is a usage error."""
     import jax
 
     devices = jax.devices()
+    if args.devices is not None and args.devices < 1:
+        raise UsageError(f"--devices must be >= 1, got {args.devices}")
     if args.devices is not None and args.devices > len(devices):
         raise UsageError(f"--devices {args.devices}: only {len(devices)} "
                          f"{devices[0].platform} device(s) here")  # fmt: skip
@@ -262,8 +263,7 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path, restore=None)
     from purerl.experiment import checkpoint, results
     from purerl.experiment.sweep import sweep
 
-    config, points, grid = plan.config, plan.points, plan.grid
-    devices = _devices(args)
+    config, points, grid, devices = plan.config, plan.points, plan.grid, plan.devices
     print(f"{args.algo} on {config.env_id}: {len(points)} grid point(s) × {args.seeds} seed(s) "
           f"= {len(points) * args.seeds} runs in one program over {len(devices)} "
           f"{devices[0].platform} device(s) → {run_dir}")  # fmt: skip

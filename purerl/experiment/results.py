@@ -50,11 +50,16 @@ def _umask() -> int:
     return mask
 
 
+def _temp_prefix(name: str) -> str:
+    """The name prefix of ``atomic_write``'s temporary file for ``name``."""
+    return f".{name}."
+
+
 def atomic_write(path: Path, write) -> None:
     """Write to a temporary file in the same folder, flush it to disk, then rename it over
     ``path``: a crash leaves the previous file or the new one, never half of one. The file
     gets the mode an ordinary ``open`` would (0666 less the umask), not mkstemp's 0600."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path.name))
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -68,10 +73,10 @@ def atomic_write(path: Path, write) -> None:
 
 
 def remove_partial_writes(run_dir: Path, names: tuple[str, ...]) -> None:
-    """Delete the temporary files (``.<name>.*``, see ``atomic_write``) that a process killed
-    while writing ``names`` left behind in ``run_dir``."""
+    """Delete the temporary files of ``atomic_write`` that a process killed while writing
+    ``names`` left behind in ``run_dir``."""
     for name in names:
-        for stale in Path(run_dir).glob(f".{name}.*"):
+        for stale in Path(run_dir).glob(_temp_prefix(name) + "*"):
             if stale.is_file():
                 stale.unlink()
 
