@@ -20,6 +20,7 @@ import pytest
 
 from purerl.cli import main
 from purerl.experiment import checkpoint
+from tests.xla import with_devices
 
 # Tabular Q-learning: a program that compiles in seconds and runs long enough (80 chunks
 # of 25 episodes) for kills to land in the middle of it.
@@ -30,11 +31,8 @@ TRAIN = ["train", "tabular", "--seeds", "3", "--set", "lr=0.1,0.5", "--set", "nu
 def purerl(*args):
     """The command in a new process with as many devices as this one (the run axis is
     padded and sharded by the device count, which a checkpoint must match)."""
-    env = {
-        **os.environ,
-        "XLA_FLAGS": f"--xla_force_host_platform_device_count={jax.device_count()}",
-    }
-    return subprocess.Popen([sys.executable, "-m", "purerl.cli", *args], env=env,
+    return subprocess.Popen([sys.executable, "-m", "purerl.cli", *args],
+                            env=with_devices(jax.device_count()),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
 
 

@@ -1,6 +1,5 @@
 """Sweeps: grid construction and labelling, chunked == single scan, sharded == unsharded."""
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -12,6 +11,7 @@ import pytest
 from purerl.algos import ppo, tabular
 from purerl.experiment import runner, sweep
 from purerl.experiment.sweep import build_grid
+from tests.xla import with_devices
 
 SMALL = dict(num_envs=2, num_steps=16, total_timesteps=192, num_epochs=1, num_minibatches=2)
 
@@ -96,7 +96,6 @@ SHARDED = textwrap.dedent(
 
 
 def test_sharded_over_two_host_devices_equals_unsharded():
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-    out = subprocess.run([sys.executable, "-c", SHARDED], env=env, capture_output=True,
+    out = subprocess.run([sys.executable, "-c", SHARDED], env=with_devices(2), capture_output=True,
                          text=True, timeout=600)  # fmt: skip
     assert "SHARDED-OK" in out.stdout, out.stderr[-3000:]

@@ -1,0 +1,19 @@
+"""XLA build settings for tests (see ``tests/conftest.py``): the suite compiles at LLVM -O0 by
+default; run-bound tests, such as the learning tests, compile with ``OPTIMIZED``."""
+
+import functools
+import os
+
+import jax
+
+# XLA's defaults (LLVM -O3, fusion emitters on): what users' programs are built with.
+OPTIMIZED = {"xla_backend_optimization_level": 3, "xla_cpu_use_fusion_emitters": True}
+
+optimized_jit = functools.partial(jax.jit, compiler_options=OPTIMIZED)
+
+
+def with_devices(count: int) -> dict[str, str]:
+    """The environment for a subprocess that sees ``count`` host devices, keeping the
+    suite's other XLA flags."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    return {**os.environ, "XLA_FLAGS": f"{flags} --xla_force_host_platform_device_count={count}"}
