@@ -10,8 +10,11 @@ name (``from purerl.kernels import gae, clipped_surrogate_objective``) or throug
 - ``distributions``: sample, log-probability, entropy, KL and mode of categorical and
   diagonal-Gaussian policies; the tanh-squashed Gaussian on a box; ε-greedy sampling;
 - ``divergence``: the k1, k2, k3 sample estimators of KL from log-ratios;
-- ``policy``: policy-gradient, surrogate, clipped and KL-penalized objectives, advantage
-  normalization, entropy and value losses;
+- ``policy``: policy-gradient, surrogate, clipped (symmetric or asymmetric) and KL-penalized
+  objectives, advantage normalization, entropy and value losses;
+- ``preference``: language-model RL: Bradley–Terry and ranking losses, group-relative and
+  process-supervision advantages, token-loss aggregation, GRPO's token objective, RLHF's
+  KL-shaped rewards and pretraining term;
 - ``returns``: TD errors, λ-returns, n-step returns, GAE and the policy-gradient ψ weights;
 - ``tabular``: Bellman backups, exact policy evaluation, greedy/ε-greedy tables, traces;
 - ``trust_region``: Fisher-vector products, conjugate gradient, line search, dual ascent;
@@ -23,6 +26,7 @@ from purerl.kernels import (
     distributions,
     divergence,
     policy,
+    preference,
     returns,
     tabular,
     trust_region,
@@ -70,6 +74,16 @@ from purerl.kernels.policy import (
     surrogate_objective,
     value_loss,
 )
+from purerl.kernels.preference import (
+    aggregate_token_terms,
+    bradley_terry_loss,
+    group_advantages,
+    grpo_token_objective,
+    kl_shaped_rewards,
+    pretraining_objective,
+    process_advantages,
+    ranking_loss,
+)
 from purerl.kernels.returns import (
     PSI,
     discounted_returns,
@@ -115,7 +129,10 @@ from purerl.kernels.value import (
     squared_loss,
 )
 
-MODULES = (continuous, distributions, divergence, policy, returns, tabular, trust_region, value)
+MODULES = (
+    continuous, distributions, divergence, policy, preference, returns, tabular, trust_region,
+    value,
+)  # fmt: skip
 
 __all__ = [
     # modules
@@ -123,6 +140,7 @@ __all__ = [
     "distributions",
     "divergence",
     "policy",
+    "preference",
     "returns",
     "tabular",
     "trust_region",
@@ -169,6 +187,15 @@ __all__ = [
     "policy_gradient_loss",
     "surrogate_objective",
     "value_loss",
+    # preference
+    "aggregate_token_terms",
+    "bradley_terry_loss",
+    "group_advantages",
+    "grpo_token_objective",
+    "kl_shaped_rewards",
+    "pretraining_objective",
+    "process_advantages",
+    "ranking_loss",
     # returns
     "PSI",
     "discounted_returns",

@@ -49,24 +49,34 @@ def surrogate_objective(ratio_t: Array, adv_t: Array) -> Array:
     return ratio_t * jax.lax.stop_gradient(adv_t)
 
 
-def clipped_surrogate_objective(ratio_t: Array, adv_t: Array, epsilon: Array | float) -> Array:
-    """PPO's clipped surrogate L^CLIP_t = min(r_t Â_t, clip(r_t, 1 − ε, 1 + ε) Â_t).
+def clipped_surrogate_objective(
+    ratio_t: Array,
+    adv_t: Array,
+    epsilon: Array | float,
+    epsilon_high: Array | float | None = None,
+) -> Array:
+    """PPO's clipped surrogate L^CLIP_t = min(r_t Â_t, clip(r_t, 1 − ε, 1 + ε_high) Â_t).
 
     A pessimistic bound on the unclipped surrogate: L^CLIP ≤ r Â, with equality at r = 1.
-    Its gradient vanishes once r leaves [1 − ε, 1 + ε] on the side Â pushes it to.
+    Its gradient vanishes once r leaves [1 − ε, 1 + ε_high] on the side Â pushes it to.
+    ε_high defaults to ε (PPO's symmetric range); a larger ε_high lets the probability of
+    good, unlikely tokens grow further per update ("clip-higher", DAPO).
 
     Args:
       ratio_t: ``[B]`` importance ratios.
       adv_t: ``[B]`` advantages (constants).
-      epsilon: scalar clip range ε > 0 (may be traced).
+      epsilon: scalar clip range ε > 0 (may be traced); ``inf`` removes the clipping.
+      epsilon_high: optional scalar upper clip range (may be traced).
 
-    Reference: Schulman et al., "Proximal Policy Optimization Algorithms" (2017), eq. 7.
+    Reference: Schulman et al., "Proximal Policy Optimization Algorithms" (2017), eq. 7;
+    Yu et al., "DAPO: An Open-Source LLM Reinforcement Learning System at Scale" (2025), §3.1.
     """
     chex.assert_rank([ratio_t, adv_t], 1)
     chex.assert_equal_shape([ratio_t, adv_t])
-    chex.assert_rank(jnp.asarray(epsilon), 0)
+    epsilon_high = epsilon if epsilon_high is None else epsilon_high
+    chex.assert_rank([jnp.asarray(epsilon), jnp.asarray(epsilon_high)], 0)
     adv_t = jax.lax.stop_gradient(adv_t)
-    clipped = jnp.clip(ratio_t, 1.0 - epsilon, 1.0 + epsilon)
+    clipped = jnp.clip(ratio_t, 1.0 - epsilon, 1.0 + epsilon_high)
     return jnp.minimum(ratio_t * adv_t, clipped * adv_t)
 
 
