@@ -1,0 +1,215 @@
+"""Verifiable sequence tasks for language-model policies: a prompt, one right answer, and a
+verifier that scores a completion — as a whole (outcome reward) and step by step (process
+rewards), so that outcome and process supervision can be compared on the same task.
+
+- ``purerl/Addition-D``: ``"347+85="`` → ``"432"``, operands uniform in [0, 10^D);
+- ``purerl/Reverse-D``: ``"3071="`` → ``"1703"``, a digit string of 1 to D digits.
+
+Tokens: PAD, EOS, the digits, ``+`` and ``=``. A prompt is right-aligned in a fixed width
+(left-padded with PAD, so every prompt ends at the same position and a completion starts
+right after it); an answer is its digits then EOS, left-aligned and padded with PAD.
+
+Each task splits its problems by a fixed rule into a training set and a held-out 10% that
+training never samples (addition: (a + 7b) mod 10 = 0; reversal: digit sum mod 10 = 0), so
+held-out accuracy measures generalization to unseen problems. Everything is pure JAX and
+unbatched (one problem); ``vmap`` for batches.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import NamedTuple
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+Array = chex.Array
+
+TOKENS = ("_", "$", *"0123456789", "+", "=")  # "_" is PAD and "$" EOS when printed
+PAD, EOS, DIGIT0, PLUS, EQUALS = 0, 1, 2, 12, 13
+VOCAB_SIZE = len(TOKENS)
+KINDS = ("Addition", "Reverse")
+
+
+class Task(NamedTuple):
+    """A task's static description (hashable: a ``Config`` field can hold its id)."""
+
+    kind: str  # one of KINDS
+    digits: int  # D
+    prompt_len: int  # P, every prompt's width
+    answer_len: int  # A, the longest answer including its EOS: a completion's budget
+
+
+class Problem(NamedTuple):
+    prompt: Array  # [P] int32
+    answer: Array  # [A] int32: digits, EOS, then PAD
+    answer_len: Array  # int32: digits + 1 (the EOS)
+
+
+def task_ids() -> tuple[str, ...]:
+    return tuple(f"purerl/{k}-{d}" for k in KINDS for d in (1, 2, 3, 4, 5))
+
+
+def make(task_id: str) -> Task:
+    """``"purerl/Addition-3"`` → its ``Task``; an unknown id raises ``ValueError``."""
+    kind, _, digits = task_id.removeprefix("purerl/").partition("-")
+    if kind not in KINDS or not digits.isdigit() or not 1 <= int(digits) <= 5:
+        close = difflib.get_close_matches(task_id, task_ids(), n=3)
+        known = close or task_ids()
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(known)}"
+        raise ValueError(f"env_id: unknown sequence task {task_id!r}{hint}")
+    d = int(digits)
+    if kind == "Addition":
+        return Task(kind, d, prompt_len=2 * d + 2, answer_len=d + 2)
+    return Task(kind, d, prompt_len=d + 1, answer_len=d + 1)
+
+
+def _digits(n: Array, width: int) -> Array:
+    """The ``width`` decimal digits of ``n``, most significant first."""
+    powers = 10 ** jnp.arange(width - 1, -1, -1)
+    return (n // powers) % 10
+
+
+def _compact(tokens: Array, keep: Array, right: bool) -> Array:
+    """Keep ``tokens[keep]`` in order, pushed to the right (or left) end, PAD elsewhere."""
+    order = jnp.argsort(keep if right else ~keep, stable=True)
+    return jnp.where(keep, tokens, PAD)[order]
+
+
+def _number(n: Array, width: int) -> tuple[Array, Array]:
+    """Digit tokens of ``n`` in ``width`` places and which of them to keep (no leading 0s)."""
+    digits = _digits(n, width)
+    significant = jnp.cumsum(digits != 0) > 0
+    return digits + DIGIT0, significant.at[-1].set(True)
+
+
+def _addition(task: Task, key: Array, held_out: bool) -> Problem:
+    d = task.digits
+    k_a, k_b = jax.random.split(key)
+    a = jax.random.randint(k_a, (), 0, 10**d)
+    if held_out:  # b ≡ −3a (mod 10), so that a + 7b ≡ −20a ≡ 0
+        b = 10 * jax.random.randint(k_b, (), 0, 10 ** (d - 1)) + (-3 * a) % 10
+    else:
+        b = jax.random.randint(k_b, (), 0, 10**d)
+        b = jnp.where((a + 7 * b) % 10 == 0, jnp.where(b + 1 < 10**d, b + 1, b - 1), b)
+    a_tok, a_keep = _number(a, d)
+    b_tok, b_keep = _number(b, d)
+    mark = jnp.ones(1, bool)
+    prompt = _compact(
+        jnp.concatenate([a_tok, jnp.array([PLUS]), b_tok, jnp.array([EQUALS])]),
+        jnp.concatenate([a_keep, mark, b_keep, mark]),
+        right=True,
+    )
+    s_tok, s_keep = _number(a + b, d + 1)
+    answer = _compact(
+        jnp.concatenate([s_tok, jnp.array([EOS])]), jnp.concatenate([s_keep, mark]), right=False
+    )
+    return Problem(prompt, answer, jnp.sum(s_keep).astype(jnp.int32) + 1)
+
+
+def _reverse(task: Task, key: Array, held_out: bool) -> Problem:
+    d = task.digits
+    k_len, k_digits = jax.random.split(key)
+    length = jax.random.randint(k_len, (), 1, d + 1)
+    used = jnp.arange(d) < length
+    digits = jnp.where(used, jax.random.randint(k_digits, (d,), 0, 10), 0)
+    last = length - 1
+    rest = jnp.sum(digits) - digits[last]
+    if held_out:  # the last digit makes the digit sum ≡ 0 (mod 10)
+        digits = digits.at[last].set((-rest) % 10)
+    else:
+        digits = digits.at[last].set(
+            jnp.where((rest + digits[last]) % 10 == 0, (digits[last] + 1) % 10, digits[last])
+        )
+    mark = jnp.ones(1, bool)
+    prompt = _compact(
+        jnp.concatenate([digits + DIGIT0, jnp.array([EQUALS])]),
+        jnp.concatenate([used, mark]),
+        right=True,
+    )
+    reversed_ = jnp.roll(digits[::-1], length - d)  # the used digits, reversed, first
+    answer = _compact(
+        jnp.concatenate([reversed_ + DIGIT0, jnp.array([EOS])]),
+        jnp.concatenate([used, mark]),
+        right=False,
+    )
+    return Problem(prompt, answer, length.astype(jnp.int32) + 1)
+
+
+def sample(task: Task, key: Array, held_out: bool = False) -> Problem:
+    """One problem from the training split (or, with ``held_out``, the held-out split)."""
+    problem = (_addition if task.kind == "Addition" else _reverse)(task, key, held_out)
+    return jax.tree.map(lambda x: x.astype(jnp.int32), problem)
+
+
+def sample_batch(task: Task, key: Array, n: int, held_out: bool = False) -> Problem:
+    """``n`` problems, each field with a leading axis ``[n]``."""
+    return jax.vmap(lambda k: sample(task, k, held_out))(jax.random.split(key, n))
+
+
+def is_held_out(task: Task, prompt: Array) -> Array:
+    """Whether a prompt belongs to the held-out split (the rule in the module docstring)."""
+    digit = (prompt >= DIGIT0) & (prompt < DIGIT0 + 10)
+    value = prompt - DIGIT0
+    if task.kind == "Reverse":
+        return jnp.sum(jnp.where(digit, value, 0)) % 10 == 0
+    plus = jnp.argmax(prompt == PLUS)
+    a_last, b_last = plus - 1, prompt.shape[0] - 2
+    return (value[a_last] + 7 * value[b_last]) % 10 == 0
+
+
+# --- the verifier ---------------------------------------------------------------------------
+
+
+def completion_mask(completion: Array) -> Array:
+    """1 on a completion's tokens up to and including its first EOS (all, if it has none)."""
+    chex.assert_rank(completion, 1)
+    ended_before = jnp.cumsum(completion == EOS) - (completion == EOS)
+    return (ended_before == 0).astype(jnp.float32)
+
+
+def outcome_reward(completion: Array, problem: Problem) -> Array:
+    """1.0 if the completion is exactly the answer (its digits, then EOS), else 0.0."""
+    chex.assert_equal_shape([completion, problem.answer])
+    within = jnp.arange(completion.shape[0]) < problem.answer_len
+    return jnp.all(jnp.where(within, completion == problem.answer, True)).astype(jnp.float32)
+
+
+def process_rewards(completion: Array, problem: Problem) -> tuple[Array, Array, Array]:
+    """One step per generated token: reward 1 while every token so far is right, 0 from the
+    first wrong one on. Returns (step rewards ``[A]``, step ends ``[A]`` — step t ends at
+    token t — and the step mask ``[A]``, the completion's own tokens).
+
+    The rewards sum to the length of the correct prefix; a completion is exactly right iff
+    its every step is rewarded and it stops where the answer does.
+    """
+    chex.assert_equal_shape([completion, problem.answer])
+    right_so_far = jnp.cumprod(completion == problem.answer).astype(jnp.float32)
+    mask = completion_mask(completion)
+    return right_so_far * mask, jnp.arange(completion.shape[0]), mask
+
+
+# --- text, for people ------------------------------------------------------------------------
+
+
+def decode(tokens) -> str:
+    """Tokens → text without padding, stopping after the first EOS (shown as ``$``)."""
+    out = []
+    for t in np.asarray(tokens).tolist():
+        if t == PAD:
+            continue
+        out.append(TOKENS[t])
+        if t == EOS:
+            break
+    return "".join(out)
+
+
+def encode(text: str, width: int, right: bool = False) -> np.ndarray:
+    """Text → ``width`` tokens, padded with PAD on the right (or, ``right=True``, left)."""
+    ids = [TOKENS.index(c) for c in text]
+    if len(ids) > width:
+        raise ValueError(f"encode: {text!r} is longer than {width} tokens")
+    pad = [PAD] * (width - len(ids))
+    return np.array(pad + ids if right else ids + pad, np.int32)

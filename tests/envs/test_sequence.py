@@ -1,0 +1,93 @@
+"""Sequence tasks (purerl.envs.sequence): problems are right, the splits are disjoint, and the
+verifier's outcome and process rewards agree with a plain Python check."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from purerl.envs import sequence as S
+
+N = 512
+
+
+@pytest.fixture(scope="module", params=["purerl/Addition-3", "purerl/Reverse-5"])
+def task_and_batches(request):
+    task = S.make(request.param)
+    fn = jax.jit(S.sample_batch, static_argnums=(0, 2, 3))
+    return task, fn(task, jax.random.key(0), N, False), fn(task, jax.random.key(1), N, True)
+
+
+def solve(task, prompt_text: str) -> str:
+    body = prompt_text.rstrip("=")
+    if task.kind == "Addition":
+        a, b = body.split("+")
+        return f"{int(a) + int(b)}$"
+    return body[::-1] + "$"
+
+
+def test_every_problem_is_well_formed_and_its_answer_is_right(task_and_batches):
+    task, train, held = task_and_batches
+    for batch in (train, held):
+        assert batch.prompt.shape == (N, task.prompt_len)
+        assert batch.answer.shape == (N, task.answer_len)
+        for prompt, answer, length in zip(
+            np.asarray(batch.prompt), np.asarray(batch.answer), np.asarray(batch.answer_len)
+        ):
+            text = S.decode(prompt)
+            assert text.endswith("=") and prompt[-1] == S.EQUALS, text
+            assert S.decode(answer) == solve(task, text), text
+            assert length == len(S.decode(answer))
+            np.testing.assert_array_equal(prompt[: task.prompt_len - len(text)], S.PAD)
+
+
+def test_the_held_out_split_is_disjoint_from_training_and_about_a_tenth(task_and_batches):
+    task, train, held = task_and_batches
+    split = jax.vmap(lambda p: S.is_held_out(task, p))
+    assert not np.any(split(train.prompt))
+    assert np.all(split(held.prompt))
+    if task.kind == "Addition":  # uniform operands: the rule marks 10% of all problems
+        marks = [S.is_held_out(task, jnp.asarray(S.encode(f"{a}+{b}=", task.prompt_len, True)))
+                 for a, b in np.random.default_rng(0).integers(0, 1000, (200, 2))]  # fmt: skip
+        assert 0.04 < np.mean(marks) < 0.17
+    train_texts = {S.decode(p) for p in np.asarray(train.prompt)}
+    assert len(train_texts) > N // 4  # varied, not a handful of problems
+
+
+def test_outcome_and_process_rewards_match_a_python_verifier(task_and_batches):
+    task, train, _ = task_and_batches
+    rng = np.random.default_rng(0)
+    verify = jax.jit(jax.vmap(lambda c, p: (S.outcome_reward(c, p), *S.process_rewards(c, p))))
+    # Corrupt a third of the answers at one place (possibly the EOS), keep the rest.
+    completions = np.asarray(train.answer).copy()
+    for i in range(N):
+        if i % 3 == 0:
+            j = rng.integers(0, task.answer_len)
+            completions[i, j] = rng.integers(1, S.VOCAB_SIZE)
+            after = np.flatnonzero(completions[i] == S.EOS)
+            if after.size:
+                completions[i, after[0] + 1 :] = S.PAD
+    outcome, steps, ends, mask = (np.asarray(x) for x in verify(jnp.asarray(completions), train))
+    for i in range(N):
+        got, want = S.decode(completions[i]), S.decode(np.asarray(train.answer)[i])
+        assert outcome[i] == float(got == want), (got, want)
+        wrong = [k for k, (x, y) in enumerate(zip(got, want)) if x != y]
+        prefix = wrong[0] if wrong else min(len(got), len(want))
+        assert steps[i].sum() == prefix, (got, want, steps[i])
+        assert mask[i].sum() == (len(got) if got.endswith("$") else task.answer_len)
+        np.testing.assert_array_equal(ends[i], np.arange(task.answer_len))
+
+
+def test_unknown_task_ids_are_refused_with_suggestions():
+    with pytest.raises(ValueError, match="env_id: unknown sequence task.*Addition-3"):
+        S.make("purerl/Adition-3")
+    with pytest.raises(ValueError, match="env_id"):
+        S.make("purerl/Addition-9")
+
+
+def test_encode_and_decode_round_trip():
+    tokens = S.encode("347+85=", 8, right=True)
+    assert tokens[0] == S.PAD and S.decode(tokens) == "347+85="
+    assert S.decode(S.encode("432$", 5)) == "432$"
+    with pytest.raises(ValueError, match="longer"):
+        S.encode("12345", 3)
