@@ -118,6 +118,11 @@ def environment(default: str) -> Any:
     return eqx.field(default=default, static=True, metadata={"env_id": True})
 
 
+def sequence_task(default: str) -> Any:
+    """A sequence-task id (static) that ``purerl.envs.sequence.make`` knows."""
+    return eqx.field(default=default, static=True, metadata={"task_id": True})
+
+
 def choice(default: str, options: tuple[str, ...]) -> Any:
     """A static field that must be one of ``options``."""
     return eqx.field(default=default, static=True, metadata={"choices": tuple(options)})
@@ -169,6 +174,14 @@ def _check_field(config: eqx.Module, field: dataclasses.Field) -> None:
         from purerl import envs
 
         envs.check_env_id(value, field=f"{config_name(config)}.{name}")
+    elif "task_id" in meta:
+        from purerl.envs import sequence
+
+        require(config, name, isinstance(value, str), "must be a sequence task id")
+        try:
+            sequence.make(value)
+        except ValueError as e:
+            raise ValueError(f"{config_name(config)}.{e}") from None
     elif "range" in meta:
         rule = meta["range"]
         number = isinstance(value, jax.Array)  # the converter made every number one

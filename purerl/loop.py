@@ -45,14 +45,20 @@ EVAL_STREAM = 0x5EED_E7A1  # fold_in data of the evaluation key stream
 class Algorithm(NamedTuple):
     init: Callable[[Any, jax.Array], Any]
     update: Callable[[Any, Any], tuple[Any, dict[str, jax.Array]]]
-    greedy_policy: Callable[[Any, Any], rollout.Policy]
+    greedy_policy: Callable[[Any, Any], rollout.Policy] | None
     make_env: Callable[[Any], envs.Environment] = envs.from_config
+    # evaluate(config, state, key) -> score, for algorithms not scored by episodes of an
+    # environment (the language-model ones: held-out exact match); replaces greedy_policy.
+    evaluate: Callable[[Any, Any, jax.Array], jax.Array] | None = None
 
 
 def of_module(module: ModuleType) -> Algorithm:
     """The ``Algorithm`` of an algorithm module (``purerl.algos.ppo``, …)."""
     make_env = getattr(module, "make_env", envs.from_config)
-    return Algorithm(module.init, module.update, module.greedy_policy, make_env)
+    return Algorithm(
+        module.init, module.update, getattr(module, "greedy_policy", None), make_env,
+        getattr(module, "evaluate", None),
+    )  # fmt: skip
 
 
 class Progress(NamedTuple):
@@ -73,7 +79,10 @@ def all_finite(tree: Any) -> jax.Array:
 
 
 def evaluate(algo: Algorithm, config: Any, state: Any, key: jax.Array) -> jax.Array:
-    """Mean return of ``config.eval_episodes`` episodes of the state's greedy policy."""
+    """Mean return of ``config.eval_episodes`` episodes of the state's greedy policy (or
+    the algorithm's own ``evaluate``)."""
+    if algo.evaluate is not None:
+        return algo.evaluate(config, state, key)
     env = algo.make_env(config)
     returns = rollout.evaluate(env, algo.greedy_policy(config, state), key, config.eval_episodes)
     return jnp.mean(returns)

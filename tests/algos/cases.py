@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from purerl.algos import ddpg, dqn, pg, ppo, sac, tabular, td3, trpo
+from purerl.algos import ddpg, dqn, pg, ppo, sac, sft, tabular, td3, trpo
 
 
 class AlgoCase(NamedTuple):
@@ -13,6 +13,10 @@ class AlgoCase(NamedTuple):
     small: dict[str, Any]  # a config that trains in a few updates
     sweep: dict[str, list[float]]  # two hyperparameters to batch
     invalid: list[tuple[dict[str, Any], str]]  # (overrides, field named in the error)
+    # metrics every update reports (environment algorithms: steps, returns, episodes)
+    metrics: tuple[str, ...] = (
+        "env_steps", "episode_return", "episode_length", "episodes", "nonfinite_at",
+    )  # fmt: skip
 
 
 DQN_SMALL = dict(
@@ -197,4 +201,28 @@ CASES = [
         dict(critic_lr=[1e-3, 3e-4], target_entropy_scale=[1.0, 0.5]),
         [*OFFPOLICY_INVALID, (dict(alpha=0.0), "alpha"), (dict(alpha_lr=0.0), "alpha_lr")],
     ),
+    AlgoCase(
+        "sft",
+        sft,
+        dict(
+            env_id="purerl/Addition-2",
+            num_demos=32,
+            batch_size=8,
+            num_updates=3,
+            width=16,
+            depth=1,
+            heads=2,
+            eval_every=2,
+            eval_episodes=8,
+        ),
+        dict(lr=[1e-3, 1e-2], max_grad_norm=[0.5, 1.0]),
+        [
+            (dict(env_id="purerl/Addition-9"), "env_id"),
+            (dict(env_id="CartPole-v1"), "env_id"),
+            (dict(width=30, heads=4), "width"),
+            (dict(lr=0.0), "lr"),
+            (dict(num_demos=0), "num_demos"),
+        ],
+        metrics=("loss", "grad_norm", "nonfinite_at"),
+    ),  # fmt: skip
 ]

@@ -1,0 +1,93 @@
+"""Supervised fine-tuning (behaviour cloning of demonstrations) as a pure ``train(config, key)``.
+
+A run draws ``num_demos`` problems of its task's training split once (the demonstration
+set: prompt and correct answer), then takes ``num_updates`` Adam steps on minibatches of
+them, maximizing the teacher-forced log-likelihood of the answer tokens (digits and EOS):
+
+    L(θ) = −(1 / Σ|y|) Σ_(x, y) Σ_t log π_θ(y_t | x, y_<t).
+
+A small demonstration set and few steps leave a weak policy on purpose: the starting point
+(and the reference π_SFT) of the reward-model, RLHF-PPO and GRPO stages. With
+``eval_every`` > 0, ``eval_return`` is the held-out exact match of greedy decoding.
+
+Reference: Ouyang et al., "Training language models to follow instructions with human
+feedback" (InstructGPT, 2022), §3.5 (SFT).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import equinox as eqx
+import jax
+import optax
+
+from purerl import config as cfg
+from purerl import lm, loop, optim
+from purerl.envs import sequence
+
+
+def _check(config: Config) -> None:
+    cfg.validate(config)
+    cfg.require(config, "width", config.width % config.heads == 0, "must be a multiple of heads")
+
+
+class Config(eqx.Module):
+    """SFT hyperparameters. Defaults: a deliberately weak start on 3-digit addition
+    (measured: held-out greedy exact match 9% and 26% for two seeds after 600 updates)."""
+
+    env_id: str = cfg.sequence_task("purerl/Addition-3")
+    num_demos: int = cfg.count(4096)  # demonstrations, from the training split
+    batch_size: int = cfg.count(128)
+    num_updates: int = cfg.count(600)
+    width: int = cfg.count(64)
+    depth: int = cfg.count(2)
+    heads: int = cfg.count(4)
+    eval_every: int = cfg.count(0, minimum=0)  # updates between evaluations; 0: none
+    eval_episodes: int = cfg.count(256)  # held-out prompts per evaluation
+
+    lr: jax.Array = cfg.hyperparameter(3e-3, 0.0, low_open=True)
+    max_grad_norm: jax.Array = cfg.hyperparameter(1.0, 0.0, low_open=True)
+
+    __check_init__ = _check
+
+
+class State(NamedTuple):
+    model: Any  # transformer.Transformer
+    opt_state: Any
+    demos: sequence.Problem  # [num_demos]
+    key: jax.Array
+
+
+def _optimizer(config: Config) -> optax.GradientTransformation:
+    return optim.clipped_adam(config.lr, config.max_grad_norm)
+
+
+def init(config: Config, key: jax.Array) -> State:
+    k_model, k_demos, key = jax.random.split(key, 3)
+    model = lm.build_policy(config, k_model)
+    demos = sequence.sample_batch(lm.task(config), k_demos, config.num_demos)
+    opt_state = _optimizer(config).init(eqx.filter(model, eqx.is_array))
+    return State(model, opt_state, demos, key)
+
+
+def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
+    """One gradient step on a minibatch of demonstrations (drawn with replacement)."""
+    key, k_batch = jax.random.split(state.key)
+    index = jax.random.randint(k_batch, (config.batch_size,), 0, config.num_demos)
+    batch = jax.tree.map(lambda x: x[index], state.demos)
+    loss_fn = eqx.filter_value_and_grad(lambda m: -lm.answer_log_likelihood(m, batch))
+    loss, grads = loss_fn(state.model)
+    learner = optim.apply(_optimizer(config), optim.Learner(state.model, state.opt_state), grads)
+    metrics = {"loss": loss, "grad_norm": optax.tree.norm(grads)}
+    return State(learner.model, learner.opt_state, state.demos, key), metrics
+
+
+def evaluate(config: Config, state: State, key: jax.Array) -> jax.Array:
+    """Held-out exact match of greedy decoding (``loop``'s ``eval_return``)."""
+    return lm.held_out_exact_match(config, state.model, key)
+
+
+def train(config: Config, key: jax.Array) -> tuple[State, dict[str, jax.Array]]:
+    """``init`` then ``config.num_updates`` × ``update`` in one ``lax.scan`` (``loop.train``)."""
+    return loop.train(loop.Algorithm(init, update, None, evaluate=evaluate), config, key)

@@ -1,0 +1,60 @@
+"""What the language-model algorithms (SFT, reward models, RLHF-PPO, GRPO) share: the
+policy for a sequence task, teacher-forced log-likelihood of answers, sampling a batch of
+completions with their rewards, and held-out exact match under greedy decoding."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from purerl import transformer
+from purerl.envs import sequence
+from purerl.kernels import preference
+
+
+def task(config) -> sequence.Task:
+    return sequence.make(config.env_id)
+
+
+def build_policy(config, key: jax.Array) -> transformer.Transformer:
+    """The config's transformer (``width``, ``depth``, ``heads``) sized for its task."""
+    t = task(config)
+    return transformer.Transformer(
+        sequence.VOCAB_SIZE, t.prompt_len + t.answer_len, config.width, config.depth,
+        config.heads, key=key,
+    )  # fmt: skip
+
+
+def answer_log_likelihood(model, problems: sequence.Problem) -> jax.Array:
+    """Mean log-probability per answer token (digits and EOS) of ``problems`` ``[N]``,
+    teacher-forced: the supervised fine-tuning objective (to maximize)."""
+    logp, _ = jax.vmap(lambda p, a: transformer.completion_log_probs(model, p, a))(
+        problems.prompt, problems.answer
+    )
+    mask = jnp.arange(problems.answer.shape[1])[None, :] < problems.answer_len[:, None]
+    return preference.aggregate_token_terms(logp, mask, "token_mean")
+
+
+class Samples(NamedTuple):
+    completion: transformer.Completion  # fields [N, A]
+    outcome: jax.Array  # [N] exact match, 1/0
+
+
+def sample_and_verify(model, problems: sequence.Problem, key: jax.Array, temperature) -> Samples:
+    """One completion per problem ``[N]`` at ``temperature`` (0: greedy), and its outcome."""
+    a = problems.answer.shape[1]
+    keys = jax.random.split(key, problems.prompt.shape[0])
+    completion = jax.vmap(lambda p, k: transformer.sample(model, p, a, k, temperature))(
+        problems.prompt, keys
+    )
+    outcome = jax.vmap(sequence.outcome_reward)(completion.tokens, problems)
+    return Samples(completion, outcome)
+
+
+def held_out_exact_match(config, model, key: jax.Array) -> jax.Array:
+    """Fraction of ``config.eval_episodes`` held-out prompts answered exactly, greedily."""
+    k_problems, k_sample = jax.random.split(key)
+    problems = sequence.sample_batch(task(config), k_problems, config.eval_episodes, True)
+    return jnp.mean(sample_and_verify(model, problems, k_sample, 0.0).outcome)
