@@ -11,6 +11,13 @@ OPTIMIZED = {"xla_backend_optimization_level": 3, "xla_cpu_use_fusion_emitters":
 
 optimized_jit = functools.partial(jax.jit, compiler_options=OPTIMIZED)
 
+SUITE_FLAG = "--xla_backend_optimization_level=0"  # what tests/conftest.py adds
+
+
+def optimized_flags() -> str:
+    """XLA_FLAGS for a subprocess that should build programs as users do."""
+    return " ".join(f for f in os.environ.get("XLA_FLAGS", "").split() if f != SUITE_FLAG)
+
 
 def with_devices(count: int) -> dict[str, str]:
     """The environment for a subprocess that sees ``count`` host devices, keeping the
