@@ -34,7 +34,8 @@ def _check(config: Config) -> None:
 
 class Config(eqx.Module):
     """SFT hyperparameters. Defaults: a deliberately weak start on 3-digit addition
-    (measured: held-out greedy exact match 9% and 26% for two seeds after 600 updates)."""
+    (measured: held-out greedy exact match 21% and 17% for two seeds after 600 updates; it
+    rises steeply after that: 61% at 800, 75-81% at 1200)."""
 
     env_id: str = cfg.sequence_task("purerl/Addition-3")
     num_demos: int = cfg.count(4096)  # demonstrations, from the training split
@@ -91,3 +92,16 @@ def evaluate(config: Config, state: State, key: jax.Array) -> jax.Array:
 def train(config: Config, key: jax.Array) -> tuple[State, dict[str, jax.Array]]:
     """``init`` then ``config.num_updates`` × ``update`` in one ``lax.scan`` (``loop.train``)."""
     return loop.train(loop.Algorithm(init, update, None, evaluate=evaluate), config, key)
+
+
+def stage(config: Any, key: jax.Array) -> tuple[Any, sequence.Problem]:
+    """The SFT stage that starts a later algorithm (GRPO, RLHF-PPO), read from its config's
+    ``sft_demos``, ``sft_batch_size``, ``sft_updates``, ``sft_lr`` and its task and network
+    fields: the fine-tuned policy and its demonstrations."""
+    stage_config = Config(
+        env_id=config.env_id, num_demos=config.sft_demos, batch_size=config.sft_batch_size,
+        num_updates=config.sft_updates, width=config.width, depth=config.depth,
+        heads=config.heads, lr=config.sft_lr,
+    )  # fmt: skip
+    state, _ = train(stage_config, key)
+    return state.model, state.demos

@@ -10,8 +10,10 @@ Tokens: PAD, EOS, the digits, ``+`` and ``=``. A prompt is right-aligned in a fi
 right after it); an answer is its digits then EOS, left-aligned and padded with PAD.
 
 Each task splits its problems by a fixed rule into a training set and a held-out 10% that
-training never samples (addition: (a + 7b) mod 10 = 0; reversal: digit sum mod 10 = 0), so
-held-out accuracy measures generalization to unseen problems. Everything is pure JAX and
+training never samples, so held-out accuracy measures generalization to unseen problems:
+addition, h(a, b) = Σ_i 3^i a_i + 7 Σ_i 3^i b_i ≡ 0 (mod 10) over the operands' digits a_i,
+b_i (i = 0 the units) — a rule over every digit, so each pair of digits in each place is
+still seen in training; reversal, digit sum ≡ 0 (mod 10). Everything is pure JAX and
 unbatched (one problem); ``vmap`` for batches.
 """
 
@@ -85,15 +87,28 @@ def _number(n: Array, width: int) -> tuple[Array, Array]:
     return digits + DIGIT0, significant.at[-1].set(True)
 
 
+def _place_weights(n: int) -> Array:
+    """3^i mod 10 for the places i = 0 … n − 1 (units first): the held-out rule's weights."""
+    return jnp.array([(1, 3, 9, 7)[i % 4] for i in range(n)], jnp.int32)
+
+
+def _addition_hash(a: Array, b: Array, d: int) -> Array:
+    """h(a, b) mod 10, the addition split's rule (module docstring)."""
+    places = 10 ** jnp.arange(d)
+    w = _place_weights(d)
+    return (jnp.sum(w * (a // places % 10)) + 7 * jnp.sum(w * (b // places % 10))) % 10
+
+
 def _addition(task: Task, key: Array, held_out: bool) -> Problem:
     d = task.digits
     k_a, k_b = jax.random.split(key)
     a = jax.random.randint(k_a, (), 0, 10**d)
-    if held_out:  # b ≡ −3a (mod 10), so that a + 7b ≡ −20a ≡ 0
-        b = 10 * jax.random.randint(k_b, (), 0, 10 ** (d - 1)) + (-3 * a) % 10
-    else:
-        b = jax.random.randint(k_b, (), 0, 10**d)
-        b = jnp.where((a + 7 * b) % 10 == 0, jnp.where(b + 1 < 10**d, b + 1, b - 1), b)
+    b = jax.random.randint(k_b, (), 0, 10**d)
+    tens = b - b % 10
+    if held_out:  # the units digit of b that makes h ≡ 0: 7 b_0 ≡ −h(a, tens)  (7⁻¹ ≡ 3)
+        b = tens + (-3 * _addition_hash(a, tens, d)) % 10
+    else:  # off the held-out split: a units digit one more (h changes by 7 mod 10)
+        b = jnp.where(_addition_hash(a, b, d) == 0, tens + (b + 1) % 10, b)
     a_tok, a_keep = _number(a, d)
     b_tok, b_keep = _number(b, d)
     mark = jnp.ones(1, bool)
@@ -156,8 +171,10 @@ def is_held_out(task: Task, prompt: Array) -> Array:
     if task.kind == "Reverse":
         return jnp.sum(jnp.where(digit, value, 0)) % 10 == 0
     plus = jnp.argmax(prompt == PLUS)
-    a_last, b_last = plus - 1, prompt.shape[0] - 2
-    return (value[a_last] + 7 * value[b_last]) % 10 == 0
+    position = jnp.arange(prompt.shape[0])
+    place = jnp.where(position < plus, plus - 1 - position, prompt.shape[0] - 2 - position)
+    weight = jnp.take(_place_weights(4), place % 4) * jnp.where(position < plus, 1, 7)
+    return jnp.sum(jnp.where(digit, weight * value, 0)) % 10 == 0
 
 
 # --- the verifier ---------------------------------------------------------------------------
@@ -189,6 +206,39 @@ def process_rewards(completion: Array, problem: Problem) -> tuple[Array, Array, 
     right_so_far = jnp.cumprod(completion == problem.answer).astype(jnp.float32)
     mask = completion_mask(completion)
     return right_so_far * mask, jnp.arange(completion.shape[0]), mask
+
+
+def corrupt(problem: Problem, key: Array, errors: Array | int) -> Array:
+    """A wrong completion ``[A]`` with exactly ``errors`` mistakes, as a labeler would count
+    them: that many of the answer's digits changed (positions at random, each to a different
+    digit); if ``errors`` exceeds the answer's digits, every digit changed and the rest
+    appended as extra random digits, then EOS. ``errors`` = 0 is the answer itself; it must
+    be below A (the completion budget). Fewer errors is better: candidates made with
+    0, 1, …, K − 1 errors are a strict ranking of K completions (the reward model's data).
+    """
+    chex.assert_rank(problem.answer, 1)
+    a = problem.answer.shape[0]
+    digits = problem.answer_len - 1
+    k_where, k_shift, k_extra = jax.random.split(key, 3)
+    position = jnp.arange(a)
+    order = jnp.argsort(jnp.where(position < digits, jax.random.uniform(k_where, (a,)), 2.0))
+    rank = jnp.zeros(a, jnp.int32).at[order].set(jnp.arange(a, dtype=jnp.int32))
+    changed = (rank < jnp.minimum(errors, digits)) & (position < digits)
+    shift = jax.random.randint(k_shift, (a,), 1, 10)  # never 0: a different digit
+    tokens = jnp.where(changed, (problem.answer - DIGIT0 + shift) % 10 + DIGIT0, problem.answer)
+    end = digits + jnp.maximum(errors - digits, 0)  # where EOS goes
+    extra = jax.random.randint(k_extra, (a,), 0, 10) + DIGIT0
+    tokens = jnp.where((position >= digits) & (position < end), extra, tokens)
+    return jnp.where(position == end, EOS, jnp.where(position > end, PAD, tokens)).astype(
+        problem.answer.dtype
+    )
+
+
+def ranking(problem: Problem, key: Array, k: int) -> Array:
+    """K completions ``[K, A]`` of ``problem`` ranked best first: ``corrupt`` with
+    0, 1, …, K − 1 errors (the first is the answer)."""
+    keys = jax.random.split(key, k)
+    return jax.vmap(lambda e, kk: corrupt(problem, kk, e))(jnp.arange(k), keys)
 
 
 # --- text, for people ------------------------------------------------------------------------

@@ -91,3 +91,25 @@ def test_encode_and_decode_round_trip():
     assert S.decode(S.encode("432$", 5)) == "432$"
     with pytest.raises(ValueError, match="longer"):
         S.encode("12345", 3)
+
+
+def _errors(got: str, want: str) -> int:
+    """Mistakes as ``corrupt`` counts them: changed digits, plus digits beyond the answer."""
+    got, want = got.rstrip("$"), want.rstrip("$")
+    return sum(x != y for x, y in zip(got, want)) + max(len(got) - len(want), 0)
+
+
+def test_rankings_have_exactly_0_to_k_minus_1_mistakes(task_and_batches):
+    """The labeler's rankings: candidate j has j mistakes (changed digits, then appended
+    ones), ends in EOS, and stays within the completion budget."""
+    task, train, _ = task_and_batches
+    k = task.answer_len
+    keys = jax.random.split(jax.random.key(2), N)
+    ranked = np.asarray(jax.jit(jax.vmap(lambda p, kk: S.ranking(p, kk, k)))(train, keys))
+    for i in range(N):
+        want = S.decode(np.asarray(train.answer)[i])
+        for j in range(k):
+            got = S.decode(ranked[i, j])
+            assert got.endswith("$") and got.count("$") == 1, got
+            assert _errors(got, want) == j, (got, want, j)
+            assert len(got) - 1 == max(len(want) - 1, j), (got, want, j)
