@@ -20,6 +20,7 @@ Runs are sharded across every CPU core (see ``use_every_core``) or accelerator.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import signal
 import sys
@@ -148,6 +149,7 @@ def parse_set(specs: Sequence[str], config_cls: type) -> tuple[dict, dict]:
 
 def cmd_list() -> int:
     from purerl import envs
+    from purerl.envs import sequence
     from purerl.experiment.registry import ALGORITHMS, config_fields, get_algorithm
 
     for name in ALGORITHMS:
@@ -156,10 +158,13 @@ def cmd_list() -> int:
             default = f.default.tolist() if hasattr(f.default, "tolist") else f.default
             kind = "static" if f.static else "hyperparameter (sweepable)"
             print(f"  {f.name:<22} {default!s:<16} {kind}")
-    ids = envs.registered()
-    print(f"\nenvironments ({len(ids)}):")
-    for i in range(0, len(ids), 4):
-        print("  " + "  ".join(f"{e:<26}" for e in ids[i : i + 4]).rstrip())
+    for title, ids in (
+        ("environments", envs.registered()),
+        ("sequence tasks (sft, reward_model, rlhf_ppo, grpo)", sequence.task_ids()),
+    ):
+        print(f"\n{title} ({len(ids)}):")
+        for i in range(0, len(ids), 4):
+            print("  " + "  ".join(f"{e:<26}" for e in ids[i : i + 4]).rstrip())
     return 0
 
 
@@ -173,9 +178,23 @@ class _Plan(NamedTuple):
     devices: list
 
 
+def _check_env_flag(config_cls: type, env_id: str) -> None:
+    """``--env`` names an environment, or a sequence task for the language-model algorithms."""
+    from purerl import envs
+    from purerl.envs import sequence
+
+    field = {f.name: f for f in dataclasses.fields(config_cls)}.get("env_id")
+    if field is not None and field.metadata.get("task_id"):
+        try:
+            sequence.make(env_id)
+        except ValueError as e:
+            raise UsageError(str(e).replace("env_id:", "--env:", 1)) from None
+    else:
+        envs.check_env_id(env_id, field="--env")
+
+
 def _plan(args: argparse.Namespace) -> _Plan:
     """Parse and validate a ``train`` command line, before anything is written."""
-    from purerl import envs
     from purerl.experiment.registry import get_algorithm
     from purerl.experiment.sweep import build_grid
 
@@ -184,7 +203,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
     if args.env is not None:
         if "env_id" in overrides or "env_id" in grid:
             raise UsageError("give the environment once: --env or --set env_id, not both")
-        envs.check_env_id(args.env, field="--env")
+        _check_env_flag(algo.Config, args.env)
         overrides["env_id"] = args.env
     if args.seeds < 1:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
@@ -243,10 +262,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     def restore(template):
         progress, done = checkpoint.load(run_dir / checkpoint.FILE, template)
-        if done > metrics["env_steps"].shape[-1]:
+        if done > metrics["nonfinite_at"].shape[-1]:
             raise checkpoint.CheckpointError(
                 f"{run_dir}: the checkpoint is at update {done} but metrics.npz holds only "
-                f"{metrics['env_steps'].shape[-1]}"
+                f"{metrics['nonfinite_at'].shape[-1]}"
             )
         kept = {k: v[..., :done].reshape(runs, done) for k, v in metrics.items()}
         print(f"resuming {run_dir} from update {done} of {plan.config.num_updates}")
@@ -302,7 +321,7 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path, restore=None)
     wall = time.perf_counter() - start
     rows = results.summarize(result.metrics, points, wall, result.run_s)
     failure = results.first_nonfinite(result.metrics, points)
-    updates_done = result.metrics["env_steps"].shape[-1]
+    updates_done = result.metrics["nonfinite_at"].shape[-1]
     results.write_json(run_dir / "summary.json",
                        {"rows": rows, "devices": len(devices),
                         "compile_s": round(result.compile_s, 2),
@@ -392,10 +411,12 @@ class _Progress:
     def update(self, chunk) -> None:
         new = chunk.updates_done - self.updates_done
         self.updates_done = chunk.updates_done
-        latest = {"ret": chunk.metrics["episode_return"][:, -1].mean()}
+        latest = {}
+        if "episode_return" in chunk.metrics:
+            latest["ret"] = chunk.metrics["episode_return"][:, -1].mean()
         if "eval_return" in chunk.metrics:
             latest["eval"] = chunk.metrics["eval_return"][:, -1].mean()
-        self._bar.set_postfix({k: f"{v:.1f}" for k, v in latest.items()})
+        self._bar.set_postfix({k: f"{v:.3g}" for k, v in latest.items()})
         self._bar.update(new * self._steps_per_update)
 
     def close(self) -> None:

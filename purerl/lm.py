@@ -1,6 +1,7 @@
 """What the language-model algorithms (SFT, reward models, RLHF-PPO, GRPO) share: the
-policy for a sequence task, teacher-forced log-likelihood of answers, sampling a batch of
-completions with their rewards, and held-out exact match under greedy decoding."""
+policy for a sequence task, teacher-forced log-likelihood of answers, a reward model's
+score of a completion, sampling a batch of completions with their rewards, and held-out
+exact match under greedy decoding."""
 
 from __future__ import annotations
 
@@ -35,6 +36,14 @@ def answer_log_likelihood(model, problems: sequence.Problem) -> jax.Array:
     )
     mask = jnp.arange(problems.answer.shape[1])[None, :] < problems.answer_len[:, None]
     return preference.aggregate_token_terms(logp, mask, "token_mean")
+
+
+def sequence_reward(model, prompt: jax.Array, completion: jax.Array) -> jax.Array:
+    """A reward model's score r(x, y) of ``completion`` ``[A]`` after ``prompt`` ``[P]``: its
+    value head at the completion's last token (its EOS, or the last of the budget), the
+    state that has read all of x and y (InstructGPT §3.5)."""
+    last = prompt.shape[0] + jnp.sum(sequence.completion_mask(completion)).astype(jnp.int32) - 1
+    return model(jnp.concatenate([prompt, completion]))[1][last]
 
 
 class Samples(NamedTuple):

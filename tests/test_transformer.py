@@ -68,3 +68,18 @@ def test_sampling_at_temperature_near_zero_is_greedy_decoding(model, prompts):
 def test_width_must_split_into_heads():
     with pytest.raises(ValueError, match="width"):
         T.Transformer(S.VOCAB_SIZE, 8, width=30, heads=4, key=jax.random.key(0))
+
+
+def test_a_reward_models_score_reads_up_to_the_eos_and_ignores_what_follows(model, prompts):
+    """lm.sequence_reward is the value head at the completion's EOS: the same whatever
+    follows it, and that position's value of the whole sequence."""
+    from purerl import lm
+
+    completion = jnp.array([S.DIGIT0 + 3, S.DIGIT0 + 1, S.EOS, S.PAD, S.PAD])
+    noisy = completion.at[3:].set(jnp.array([S.DIGIT0 + 7, S.EOS]))
+    prompt = prompts[0]
+    score = lm.sequence_reward(model, prompt, completion)
+    np.testing.assert_allclose(score, lm.sequence_reward(model, prompt, noisy), rtol=1e-5)
+    _, values = model(jnp.concatenate([prompt, completion]))
+    np.testing.assert_allclose(score, values[PROMPT_LEN + 2], rtol=1e-6)
+    assert not np.isclose(score, values[PROMPT_LEN + 1])

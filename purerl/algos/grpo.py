@@ -87,15 +87,6 @@ class State(NamedTuple):
     key: jax.Array
 
 
-def sft_config(config: Config) -> sft.Config:
-    """The SFT stage's configuration."""
-    return sft.Config(
-        env_id=config.env_id, num_demos=config.sft_demos, batch_size=config.sft_batch_size,
-        num_updates=config.sft_updates, width=config.width, depth=config.depth,
-        heads=config.heads, lr=config.sft_lr,
-    )  # fmt: skip
-
-
 def _optimizer(config: Config) -> optax.GradientTransformation:
     return optim.clipped_adam(config.lr, config.max_grad_norm)
 
@@ -108,8 +99,7 @@ def init_from(config: Config, model: Any, key: jax.Array) -> State:
 
 def init(config: Config, key: jax.Array) -> State:
     k_sft, key = jax.random.split(key)
-    sft_state, _ = sft.train(sft_config(config), k_sft)
-    return init_from(config, sft_state.model, key)
+    return init_from(config, sft.stage(config, k_sft)[0], key)
 
 
 class Batch(NamedTuple):

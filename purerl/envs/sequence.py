@@ -209,27 +209,38 @@ def process_rewards(completion: Array, problem: Problem) -> tuple[Array, Array, 
 
 
 def corrupt(problem: Problem, key: Array, errors: Array | int) -> Array:
-    """A wrong completion ``[A]`` with exactly ``errors`` mistakes, as a labeler would count
-    them: that many of the answer's digits changed (positions at random, each to a different
-    digit); if ``errors`` exceeds the answer's digits, every digit changed and the rest
-    appended as extra random digits, then EOS. ``errors`` = 0 is the answer itself; it must
-    be below A (the completion budget). Fewer errors is better: candidates made with
-    0, 1, …, K − 1 errors are a strict ranking of K completions (the reward model's data).
+    """A wrong completion ``[A]`` with exactly ``errors`` mistakes, as a labeler counts them:
+    digits that differ from the answer's in the same place, plus the difference in length.
+
+    A completion with at least one mistake is, at random, the answer's length, one digit
+    shorter (its last digit dropped) or one longer (a random digit appended; one that fills
+    the whole budget has no EOS, like a policy's truncated completion), where the mistakes
+    allow it; the remaining mistakes change digits at random places (each to a different
+    digit); mistakes beyond the answer's digits are appended digits. ``errors`` < A;
+    ``errors`` = 0 is the answer itself.
+    Candidates made with 0, 1, …, K − 1 errors are a strict ranking of K completions (the
+    reward model's data).
     """
     chex.assert_rank(problem.answer, 1)
     a = problem.answer.shape[0]
     digits = problem.answer_len - 1
-    k_where, k_shift, k_extra = jax.random.split(key, 3)
+    k_shift, k_where, k_digit, k_extra = jax.random.split(key, 4)
+    errors = jnp.asarray(errors, jnp.int32)
+    shift = jax.random.randint(k_shift, (), -1, 2) * (errors >= 1)
+    shift = jnp.where((shift == -1) & ((digits < 2) | (errors > digits)), 0, shift)
+    shift = jnp.where((shift == 1) & ((digits + 1 > a) | (errors - 1 > digits)), 0, shift)
+    length = jnp.where(shift == 0, digits + jnp.maximum(errors - digits, 0), digits + shift)
+    kept = jnp.minimum(digits, length)  # places that keep (or change) an answer digit
+    changes = errors - jnp.abs(length - digits)
     position = jnp.arange(a)
-    order = jnp.argsort(jnp.where(position < digits, jax.random.uniform(k_where, (a,)), 2.0))
+    order = jnp.argsort(jnp.where(position < kept, jax.random.uniform(k_where, (a,)), 2.0))
     rank = jnp.zeros(a, jnp.int32).at[order].set(jnp.arange(a, dtype=jnp.int32))
-    changed = (rank < jnp.minimum(errors, digits)) & (position < digits)
-    shift = jax.random.randint(k_shift, (a,), 1, 10)  # never 0: a different digit
-    tokens = jnp.where(changed, (problem.answer - DIGIT0 + shift) % 10 + DIGIT0, problem.answer)
-    end = digits + jnp.maximum(errors - digits, 0)  # where EOS goes
+    changed = (rank < changes) & (position < kept)
+    step = jax.random.randint(k_digit, (a,), 1, 10)  # never 0: a different digit
+    tokens = jnp.where(changed, (problem.answer - DIGIT0 + step) % 10 + DIGIT0, problem.answer)
     extra = jax.random.randint(k_extra, (a,), 0, 10) + DIGIT0
-    tokens = jnp.where((position >= digits) & (position < end), extra, tokens)
-    return jnp.where(position == end, EOS, jnp.where(position > end, PAD, tokens)).astype(
+    tokens = jnp.where((position >= kept) & (position < length), extra, tokens)
+    return jnp.where(position == length, EOS, jnp.where(position > length, PAD, tokens)).astype(
         problem.answer.dtype
     )
 

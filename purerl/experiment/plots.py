@@ -14,7 +14,10 @@ import numpy as np  # noqa: E402
 from purerl.experiment.stats import bootstrap_ci  # noqa: E402
 
 
-def plot_curves(curves: list[tuple], path: Path, title: str = "") -> Path:
+def plot_curves(
+    curves: list[tuple], path: Path, title: str = "", xlabel: str = "environment steps",
+    ylabel: str = "episode return (last 100 episodes)",
+) -> Path:  # fmt: skip
     """Draw ``(label, env_steps [U], returns [seeds, U][, eval_returns [seeds, U]])``
     curves and save a PNG at ``path``. Evaluation returns of the greedy policy, where
     given (not None), are drawn dashed in the curve's colour."""
@@ -30,8 +33,8 @@ def plot_curves(curves: list[tuple], path: Path, title: str = "") -> Path:
                 steps, evaluated[0].mean(axis=0), ls="--", lw=1.2, color=line.get_color(),
                 label=f"{label} (greedy eval)".strip(),
             )  # fmt: skip
-    ax.set_xlabel("environment steps")
-    ax.set_ylabel("episode return (last 100 episodes)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
     ax.grid(alpha=0.3)

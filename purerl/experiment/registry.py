@@ -17,6 +17,10 @@ ALGORITHMS = {
     "td3": "purerl.algos.td3",
     "sac": "purerl.algos.sac",
     "tabular": "purerl.algos.tabular",
+    "sft": "purerl.algos.sft",
+    "reward_model": "purerl.algos.reward_model",
+    "rlhf_ppo": "purerl.algos.rlhf_ppo",
+    "grpo": "purerl.algos.grpo",
 }
 
 

@@ -105,17 +105,46 @@ def point_label(point: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:g}" for k, v in point.items())
 
 
+HEADLINES = ("episode_return", "eval_return", "reward", "loss")
+LABELS = {
+    "episode_return": "episode return (last 100 episodes)",
+    "eval_return": "evaluation score (held-out)",
+}
+
+
+def headline(metrics: dict[str, np.ndarray]) -> str:
+    """The metric a run is judged by: its training episode return (environment algorithms),
+    else its evaluation score (the language-model algorithms' held-out exact match or
+    pairwise accuracy), else its reward, else its loss."""
+    for name in HEADLINES:
+        if name in metrics:
+            return name
+    raise RunDirError(f"metrics hold none of {', '.join(HEADLINES)}")
+
+
+def progress(metrics: dict[str, np.ndarray]) -> tuple[str, np.ndarray]:
+    """The x axis of a run's curves, ``[point, seed, update]``: environment steps where the
+    algorithm counts them, else updates."""
+    if "env_steps" in metrics:
+        return "environment steps", metrics["env_steps"]
+    values = metrics[headline(metrics)]
+    return "updates", np.broadcast_to(np.arange(1, values.shape[-1] + 1), values.shape)
+
+
 def summarize(
     metrics: dict[str, np.ndarray], points: list[dict[str, float]], wall_s: float, run_s: float
 ) -> list[dict[str, Any]]:
-    """One row per grid point: final return mean, 95% bootstrap CI and IQM across seeds;
-    with evaluation on, the final greedy-policy return (mean over seeds) too; the number of
-    its runs that went NaN or ±inf."""
-    final = metrics["episode_return"][:, :, -1]  # [point, seed]
+    """One row per grid point: the final value of the ``headline`` metric (``final_return``,
+    named in ``metric``): mean, 95% bootstrap CI and IQM across seeds; with evaluation on,
+    the final greedy-policy score (mean over seeds) too; the number of its runs that went
+    NaN or ±inf. Throughput is in environment steps, or updates where there are none."""
+    name = headline(metrics)
+    final = metrics[name][:, :, -1]  # [point, seed]
     failed = np.sum(metrics["nonfinite_at"][:, :, -1] >= 0, axis=1) if (
         "nonfinite_at" in metrics) else np.zeros(len(points), int)  # fmt: skip
-    evaluated = metrics.get("eval_return")
-    steps = int(metrics["env_steps"][0, 0, -1])
+    evaluated = metrics.get("eval_return") if name != "eval_return" else None
+    unit, axis = progress(metrics)
+    steps = int(axis[0, 0, -1])
     total_steps = steps * final.size
     rows = []
     for p, point in enumerate(points):
@@ -126,8 +155,9 @@ def summarize(
             "ci95_low": float(lo),
             "ci95_high": float(hi),
             "iqm": iqm(final[p]),
+            "metric": name,
             "seeds": int(final.shape[1]),
-            "env_steps_per_run": steps,
+            ("env_steps_per_run" if unit == "environment steps" else "updates_per_run"): steps,
             "wall_s": round(wall_s, 2),
             "steps_per_s": round(total_steps / max(run_s, 1e-9)),
             "failed_runs": int(failed[p]),
@@ -168,14 +198,18 @@ def describe_nonfinite(failure: dict[str, Any]) -> str:
 def format_table(rows: list[dict[str, Any]], grid_names: list[str]) -> str:
     evaluated = all("eval_return" in r for r in rows)
     failed = any(r.get("failed_runs") for r in rows)
-    head = [*grid_names, "final return", "95% CI", "IQM"]
-    head += ["eval return"] * evaluated + ["wall s", "steps/s"] + ["NaN/inf runs"] * failed
+    metric = rows[0].get("metric", "episode_return") if rows else "episode_return"
+    final = "final return" if metric == "episode_return" else f"final {metric}"
+    rate = "steps/s" if "env_steps_per_run" in (rows[0] if rows else {}) else "updates/s"
+    digits = 1 if metric == "episode_return" else 3  # scores in [0, 1] need more places
+    head = [*grid_names, final, "95% CI", "IQM"]
+    head += ["eval return"] * evaluated + ["wall s", rate] + ["NaN/inf runs"] * failed
     body = [
         [
             *(f"{r[n]:g}" for n in grid_names),
-            f"{r['final_return']:.1f}",
-            f"[{r['ci95_low']:.1f}, {r['ci95_high']:.1f}]",
-            f"{r['iqm']:.1f}",
+            f"{r['final_return']:.{digits}f}",
+            f"[{r['ci95_low']:.{digits}f}, {r['ci95_high']:.{digits}f}]",
+            f"{r['iqm']:.{digits}f}",
             *([f"{r['eval_return']:.1f}"] if evaluated else []),
             f"{r['wall_s']:.1f}",
             f"{r['steps_per_s']:,}",
@@ -213,8 +247,8 @@ def _check_run(path: Path, config: Any, metrics: dict[str, np.ndarray]) -> None:
     if not ok:
         raise RunDirError(f"{path}: config.json is not a purerl run record "
                           "(expected algo, config.env_id and points)")  # fmt: skip
-    if "episode_return" not in metrics or "env_steps" not in metrics:
-        raise RunDirError(f"{path}: metrics.npz lacks episode_return/env_steps")
+    if not any(name in metrics for name in HEADLINES):
+        raise RunDirError(f"{path}: metrics.npz holds none of {', '.join(HEADLINES)}")
     points = len(config["points"])
     for name, array in metrics.items():
         if array.ndim != 3 or array.shape[0] != points or array.shape[2] == 0:
@@ -224,14 +258,21 @@ def _check_run(path: Path, config: Any, metrics: dict[str, np.ndarray]) -> None:
 
 def draw_runs(paths: list[Path], out: Path) -> Path:
     """Overlay the learning curves of one or more run directories in one PNG."""
-    curves, env_ids = [], set()
+    curves, env_ids, names, units = [], set(), set(), set()
     for path in paths:
         config, metrics = load_run(path)
         env_ids.add(config["config"]["env_id"])
         prefix = f"{Path(path).name}: " if len(paths) > 1 else ""
         for p, point in enumerate(config["points"]):
             label = prefix + (point_label(point) or config["algo"])
-            evaluated = metrics["eval_return"][p] if "eval_return" in metrics else None
-            steps = metrics["env_steps"][p, 0]
-            curves.append((label, steps, metrics["episode_return"][p], evaluated))
-    return plot_curves(curves, out, title=" / ".join(sorted(env_ids)))
+            name = headline(metrics)
+            names.add(name)
+            evaluated = metrics["eval_return"][p] if (
+                "eval_return" in metrics and name != "eval_return") else None  # fmt: skip
+            unit, axis = progress(metrics)
+            units.add(unit)
+            curves.append((label, axis[p, 0], metrics[name][p], evaluated))
+    if len(names) > 1 or len(units) > 1:
+        raise RunDirError(f"cannot overlay runs measured in different terms: {sorted(names)}")
+    return plot_curves(curves, out, title=" / ".join(sorted(env_ids)), xlabel=units.pop(),
+                       ylabel=LABELS.get(name, name))  # fmt: skip

@@ -122,7 +122,7 @@ def run(
     done, run_s = 0, 0.0
     if restore is not None:  # before compiling the scan: a bad checkpoint fails fast
         progress, previous = restore(progress)
-        done = int(previous["env_steps"].shape[1])
+        done = int(previous["nonfinite_at"].shape[1])
         parts.append(previous)
     program(min(chunk, num_updates))
     if on_compiled is not None:

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from purerl.algos import ddpg, dqn, grpo, pg, ppo, sac, sft, tabular, td3, trpo
+from purerl.algos import (
+    ddpg,
+    dqn,
+    grpo,
+    pg,
+    ppo,
+    reward_model,
+    rlhf_ppo,
+    sac,
+    sft,
+    tabular,
+    td3,
+    trpo,
+)  # fmt: skip
 
 
 class AlgoCase(NamedTuple):
@@ -226,6 +239,63 @@ CASES = [
             (dict(num_demos=0), "num_demos"),
         ],
         metrics=("loss", "grad_norm", "nonfinite_at"),
+    ),  # fmt: skip
+    AlgoCase(
+        "reward-model-3-wise",
+        reward_model,
+        dict(
+            env_id="purerl/Addition-2",
+            sft_demos=32,
+            sft_batch_size=8,
+            sft_updates=2,
+            num_prompts=32,
+            ranking_size=3,
+            batch_size=8,
+            num_updates=3,
+            width=16,
+            depth=1,
+            heads=2,
+            eval_every=2,
+            eval_episodes=8,
+        ),
+        dict(lr=[1e-3, 1e-2], max_grad_norm=[0.5, 1.0]),
+        [
+            (dict(ranking_size=1), "ranking_size"),
+            (dict(ranking_size=5), "ranking_size"),
+            (dict(env_id="purerl/Addition"), "env_id"),
+            (dict(lr=-1.0), "lr"),
+        ],
+        metrics=("loss", "accuracy", "grad_norm", "nonfinite_at"),
+    ),  # fmt: skip
+    AlgoCase(
+        "rlhf-ppo-ptx",
+        rlhf_ppo,
+        dict(
+            env_id="purerl/Addition-2",
+            sft_demos=32,
+            sft_batch_size=8,
+            sft_updates=2,
+            rm_prompts=16,
+            rm_batch_size=8,
+            rm_updates=2,
+            width=16,
+            depth=1,
+            heads=2,
+            num_prompts=8,
+            num_updates=3,
+            num_minibatches=2,
+            ptx_batch_size=4,
+            eval_every=2,
+            eval_episodes=8,
+        ),
+        dict(beta=[0.0, 0.1], ptx_coef=[0.0, 1.0]),
+        [
+            (dict(num_minibatches=3), "num_minibatches"),
+            (dict(rm_ranking_size=9), "rm_ranking_size"),
+            (dict(gae_lambda=1.5), "gae_lambda"),
+            (dict(ptx_batch_size=-1), "ptx_batch_size"),
+        ],
+        metrics=("loss", "reward", "true_reward", "kl", "grad_norm", "nonfinite_at"),
     ),  # fmt: skip
     AlgoCase(
         "grpo-process-leave-one-out",
