@@ -6,8 +6,11 @@ import os
 
 import jax
 
-# XLA's defaults (LLVM -O3, fusion emitters on): what users' programs are built with.
-OPTIMIZED = {"xla_backend_optimization_level": 3, "xla_cpu_use_fusion_emitters": True}
+# XLA's defaults but LLVM -O1 (fusion emitters on, as by default): runs as fast as the -O3
+# build users get and compiles ~40% faster (measured, one core: RLHF-PPO learning test
+# compile 52 -> 33 s, run 22 s either way; GRPO 37 -> 21 s, run 42 vs 41 s). Float results
+# differ from -O3 in the last bits, so a learning test's figures are this build's.
+OPTIMIZED = {"xla_backend_optimization_level": 1, "xla_cpu_use_fusion_emitters": True}
 
 optimized_jit = functools.partial(jax.jit, compiler_options=OPTIMIZED)
 

@@ -34,6 +34,8 @@ from purerl.algos import sft
 from purerl.envs import sequence
 from purerl.kernels import preference
 
+LABELERS = ("fair", "length_biased")
+
 
 def _check_ranking_size(config: Any, field: str, k: int) -> None:
     answer_len = lm.task(config).answer_len
@@ -59,6 +61,9 @@ class Config(eqx.Module):
     sft_updates: int = cfg.count(600, minimum=0)  # SFT stage to start from; 0: from scratch
     num_prompts: int = cfg.count(4096)  # ranked prompts in the comparison set
     ranking_size: int = cfg.count(2, minimum=2)  # K completions ranked per prompt
+    # "length_biased": mistakes never lengthen a completion (``sequence.corrupt``), so the
+    # data also reward length — for studying reward over-optimization
+    labeler: str = cfg.choice("fair", LABELERS)
     batch_size: int = cfg.count(64)  # rankings per update
     num_updates: int = cfg.count(1000)
     width: int = cfg.count(64)
@@ -95,7 +100,10 @@ def rankings(config: Config, key: jax.Array, n: int, held_out: bool = False) -> 
     k_problems, k_rank = jax.random.split(key)
     problems = sequence.sample_batch(lm.task(config), k_problems, n, held_out)
     keys = jax.random.split(k_rank, n)
-    completions = jax.vmap(lambda p, k: sequence.ranking(p, k, config.ranking_size))(problems, keys)
+    lengthen = config.labeler == "fair"
+    completions = jax.vmap(lambda p, k: sequence.ranking(p, k, config.ranking_size, lengthen))(
+        problems, keys
+    )
     return Rankings(problems.prompt, completions)
 
 
@@ -166,11 +174,12 @@ def check_stage(config: Any) -> None:
 
 def stage(config: Any, model: Any, key: jax.Array) -> Any:
     """The reward-model stage of a later algorithm (RLHF-PPO), read from its config's
-    ``rm_prompts``, ``rm_ranking_size``, ``rm_batch_size``, ``rm_updates``, ``rm_lr`` and its
-    task: a reward model trained from ``model`` (the SFT policy)."""
+    ``rm_prompts``, ``rm_ranking_size``, ``rm_labeler``, ``rm_batch_size``, ``rm_updates``,
+    ``rm_lr`` and its task: a reward model trained from ``model`` (the SFT policy)."""
     stage_config = Config(
         env_id=config.env_id, num_prompts=config.rm_prompts,
-        ranking_size=config.rm_ranking_size, batch_size=config.rm_batch_size,
+        ranking_size=config.rm_ranking_size, labeler=config.rm_labeler,
+        batch_size=config.rm_batch_size,
         num_updates=config.rm_updates, width=config.width, depth=config.depth,
         heads=config.heads, lr=config.rm_lr, sft_updates=0,
     )  # fmt: skip

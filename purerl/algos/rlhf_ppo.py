@@ -62,6 +62,7 @@ class Config(eqx.Module):
     sft_updates: int = cfg.count(600)
     rm_prompts: int = cfg.count(4096)
     rm_ranking_size: int = cfg.count(2, minimum=2)
+    rm_labeler: str = cfg.choice("fair", reward_model.LABELERS)
     rm_batch_size: int = cfg.count(64)
     rm_updates: int = cfg.count(600)
     width: int = cfg.count(64)

@@ -208,7 +208,7 @@ def process_rewards(completion: Array, problem: Problem) -> tuple[Array, Array, 
     return right_so_far * mask, jnp.arange(completion.shape[0]), mask
 
 
-def corrupt(problem: Problem, key: Array, errors: Array | int) -> Array:
+def corrupt(problem: Problem, key: Array, errors: Array | int, lengthen: bool = True) -> Array:
     """A wrong completion ``[A]`` with exactly ``errors`` mistakes, as a labeler counts them:
     digits that differ from the answer's in the same place, plus the difference in length.
 
@@ -217,7 +217,9 @@ def corrupt(problem: Problem, key: Array, errors: Array | int) -> Array:
     the whole budget has no EOS, like a policy's truncated completion), where the mistakes
     allow it; the remaining mistakes change digits at random places (each to a different
     digit); mistakes beyond the answer's digits are appended digits. ``errors`` < A;
-    ``errors`` = 0 is the answer itself.
+    ``errors`` = 0 is the answer itself. ``lengthen=False`` is a biased labeler's data: a
+    mistake never adds a digit unless the answer has too few digits to hold them all, so
+    the longer of two completions is (almost) never the worse — a spurious cue.
     Candidates made with 0, 1, …, K − 1 errors are a strict ranking of K completions (the
     reward model's data).
     """
@@ -229,6 +231,8 @@ def corrupt(problem: Problem, key: Array, errors: Array | int) -> Array:
     shift = jax.random.randint(k_shift, (), -1, 2) * (errors >= 1)
     shift = jnp.where((shift == -1) & ((digits < 2) | (errors > digits)), 0, shift)
     shift = jnp.where((shift == 1) & ((digits + 1 > a) | (errors - 1 > digits)), 0, shift)
+    if not lengthen:
+        shift = jnp.minimum(shift, 0)
     length = jnp.where(shift == 0, digits + jnp.maximum(errors - digits, 0), digits + shift)
     kept = jnp.minimum(digits, length)  # places that keep (or change) an answer digit
     changes = errors - jnp.abs(length - digits)
@@ -245,11 +249,11 @@ def corrupt(problem: Problem, key: Array, errors: Array | int) -> Array:
     )
 
 
-def ranking(problem: Problem, key: Array, k: int) -> Array:
+def ranking(problem: Problem, key: Array, k: int, lengthen: bool = True) -> Array:
     """K completions ``[K, A]`` of ``problem`` ranked best first: ``corrupt`` with
     0, 1, …, K − 1 errors (the first is the answer)."""
     keys = jax.random.split(key, k)
-    return jax.vmap(lambda e, kk: corrupt(problem, kk, e))(jnp.arange(k), keys)
+    return jax.vmap(lambda e, kk: corrupt(problem, kk, e, lengthen))(jnp.arange(k), keys)
 
 
 # --- text, for people ------------------------------------------------------------------------

@@ -261,6 +261,7 @@ CASES = [
         dict(lr=[1e-3, 1e-2], max_grad_norm=[0.5, 1.0]),
         [
             (dict(ranking_size=1), "ranking_size"),
+            (dict(labeler="biased"), "labeler"),
             (dict(ranking_size=5), "ranking_size"),
             (dict(env_id="purerl/Addition"), "env_id"),
             (dict(lr=-1.0), "lr"),
@@ -330,3 +331,11 @@ CASES = [
         metrics=("loss", "kl", "reward", "grad_norm", "nonfinite_at"),
     ),  # fmt: skip
 ]
+
+# Language-model algorithms: their contract tests are a module of their own
+# (``test_contract_lm.py``) so that pytest-xdist's ``--dist loadscope`` can run them on a
+# worker beside the environment algorithms' (together they were a third of the suite on
+# one worker).
+LM_MODULES = (sft, reward_model, rlhf_ppo, grpo)
+LM_CASES = [c for c in CASES if c.module in LM_MODULES]
+ENV_CASES = [c for c in CASES if c.module not in LM_MODULES]

@@ -2,16 +2,21 @@
 keys equals a loop, batched hyperparameters in one program, determinism, clear errors.
 
 Run at the suite's -O0 build (``tests/conftest.py``); the comparisons hold there with a
-100x margin in the tolerance (measured on the TRPO cases, the most sensitive)."""
+100x margin in the tolerance (measured on the TRPO cases, the most sensitive).
+
+The tests take their cases from their module's ``CONTRACT_CASES`` (``tests/algos/conftest.py``
+parametrizes ``case`` and ``invalid`` with them): this module holds the tests and the
+environment algorithms' cases; ``test_contract_lm.py`` runs the same tests on the
+language-model algorithms."""
 
 import jax
 import numpy as np
 import pytest
 
 from purerl.config import sweep_axes
-from tests.algos.cases import CASES
+from tests.algos.cases import ENV_CASES
 
-ids = [c.name for c in CASES]
+CONTRACT_CASES = ENV_CASES
 
 
 def assert_trees_close(a, b, **tol):
@@ -19,11 +24,6 @@ def assert_trees_close(a, b, **tol):
         np.testing.assert_allclose(
             np.asarray(x), np.asarray(y), **(tol or dict(rtol=1e-4, atol=1e-5))
         )
-
-
-@pytest.fixture(scope="module", params=CASES, ids=ids)
-def case(request):
-    return request.param
 
 
 @pytest.fixture(scope="module")
@@ -109,11 +109,7 @@ def test_different_keys_give_different_runs(reference):
     assert any(not np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)
 
 
-@pytest.mark.parametrize(
-    "case_, overrides, field",
-    [(c, o, f) for c in CASES for o, f in c.invalid],
-    ids=[f"{c.name}-{f}" for c in CASES for _, f in c.invalid],
-)
-def test_invalid_config_raises_value_error_naming_the_field(case_, overrides, field):
+def test_invalid_config_raises_value_error_naming_the_field(invalid):
+    case, overrides, field = invalid
     with pytest.raises(ValueError, match=rf"\b{field}\b"):
-        case_.module.Config(**{**case_.small, **overrides})
+        case.module.Config(**{**case.small, **overrides})

@@ -120,3 +120,14 @@ def test_rankings_have_exactly_0_to_k_minus_1_mistakes(task_and_batches):
             length_changed += j == 1 and len(got) != len(want)
     assert 0.2 * N < length_changed < 0.8 * N  # one mistake is a length one about 2/3 of the time
     assert truncated > 0
+
+
+def test_a_length_biased_labelers_worse_completions_are_never_longer(task_and_batches):
+    """``lengthen=False`` (reward_model's ``labeler="length_biased"``): pairs (answer, one
+    mistake) whose rejected completion is never the longer one, some of them shorter."""
+    task, train, _ = task_and_batches
+    keys = jax.random.split(jax.random.key(3), N)
+    ranked = np.asarray(jax.jit(jax.vmap(lambda p, kk: S.ranking(p, kk, 2, False)))(train, keys))
+    lengths = [(len(S.decode(r[0])), len(S.decode(r[1]))) for r in ranked]
+    assert all(worse <= best for best, worse in lengths)
+    assert sum(worse < best for best, worse in lengths) > N // 10
