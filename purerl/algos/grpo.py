@@ -53,7 +53,7 @@ class Config(eqx.Module):
     env_id: str = cfg.sequence_task("purerl/Addition-3")
     sft_demos: int = cfg.count(4096)
     sft_batch_size: int = cfg.count(128)
-    sft_updates: int = cfg.count(600)
+    sft_updates: int = cfg.count(600, minimum=0)  # 0: start from a fresh policy
     width: int = cfg.count(64)
     depth: int = cfg.count(2)
     heads: int = cfg.count(4)

@@ -130,9 +130,7 @@ def init(config: Config, key: jax.Array) -> State:
     """From the SFT policy (``sft.stage``, inside the program) as InstructGPT does, or with
     ``sft_updates = 0`` from a freshly initialized transformer."""
     k_model, key = jax.random.split(key)
-    if config.sft_updates:
-        return init_from(config, sft.stage(config, k_model)[0], key)
-    return init_from(config, lm.build_policy(config, k_model), key)
+    return init_from(config, sft.stage(config, k_model)[0], key)
 
 
 def _loss(model: Any, batch: Rankings):

@@ -95,13 +95,17 @@ def train(config: Config, key: jax.Array) -> tuple[State, dict[str, jax.Array]]:
 
 
 def stage(config: Any, key: jax.Array) -> tuple[Any, sequence.Problem]:
-    """The SFT stage that starts a later algorithm (GRPO, RLHF-PPO), read from its config's
-    ``sft_demos``, ``sft_batch_size``, ``sft_updates``, ``sft_lr`` and its task and network
-    fields: the fine-tuned policy and its demonstrations."""
+    """The SFT stage that starts a later algorithm (GRPO, RLHF-PPO, a reward model), read
+    from its config's ``sft_demos``, ``sft_batch_size``, ``sft_updates``, ``sft_lr`` and its
+    task and network fields: the fine-tuned policy and its demonstrations. With
+    ``sft_updates = 0``, the freshly initialized policy ``init`` builds (no SFT)."""
     stage_config = Config(
         env_id=config.env_id, num_demos=config.sft_demos, batch_size=config.sft_batch_size,
-        num_updates=config.sft_updates, width=config.width, depth=config.depth,
+        num_updates=max(config.sft_updates, 1), width=config.width, depth=config.depth,
         heads=config.heads, lr=config.sft_lr,
     )  # fmt: skip
-    state, _ = train(stage_config, key)
+    if config.sft_updates == 0:
+        state = init(stage_config, key)
+    else:
+        state, _ = train(stage_config, key)
     return state.model, state.demos

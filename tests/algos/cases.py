@@ -274,8 +274,7 @@ CASES = [
         dict(
             env_id="purerl/Addition-2",
             sft_demos=32,
-            sft_batch_size=8,
-            sft_updates=2,
+            sft_updates=0,  # a fresh policy: the SFT stage is the reward-model case's
             rm_prompts=16,
             rm_batch_size=8,
             rm_updates=2,
@@ -286,8 +285,7 @@ CASES = [
             num_updates=3,
             num_minibatches=2,
             ptx_batch_size=4,
-            eval_every=2,
-            eval_episodes=8,
+            # evaluation off: it is SFT's (lm.held_out_exact_match), tested in that case
         ),
         dict(beta=[0.0, 0.1], ptx_coef=[0.0, 1.0]),
         [
@@ -304,8 +302,7 @@ CASES = [
         dict(
             env_id="purerl/Addition-2",
             sft_demos=32,
-            sft_batch_size=8,
-            sft_updates=2,
+            sft_updates=0,  # a fresh policy: the SFT stage is the reward-model case's
             width=16,
             depth=1,
             heads=2,
@@ -316,8 +313,7 @@ CASES = [
             supervision="process",
             baseline="leave_one_out",
             aggregation="constant",
-            eval_every=2,
-            eval_episodes=8,
+            # evaluation off: it is SFT's (lm.held_out_exact_match), tested in that case
         ),
         dict(lr=[1e-4, 1e-3], beta=[0.0, 0.1]),
         [
