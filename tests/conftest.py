@@ -23,7 +23,7 @@ _pin_xdist_worker()  # before jax starts its thread pools
 # of a few hundred kernels), not the run. The suite compiles at LLVM -O0 (PPO's contract
 # program: 8.4 s -> 4.9 s), and tests whose run time dominates ask for XLA's default
 # optimised build at LLVM -O1 (``tests.xla.OPTIMIZED``: as fast to run as -O3, ~40% less
-# to compile). Notebook kernels build at XLA's default. Float results may differ in the last bits
+# to compile; notebook kernels too). Float results may differ in the last bits
 # between the two builds, never within one. (Also turning off the fusion emitters compiles
 # 3.5x faster but breaks the contract's bitwise checks: eval on vs off, vmap vs a loop.)
 # Subprocesses (the CLI) inherit the setting through the environment.

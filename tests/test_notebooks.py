@@ -14,9 +14,10 @@ NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes(path, monkeypatch):
-    """Run in a kernel that builds programs as users' do (XLA's default, not the suite's
-    -O0): the notebooks' training is run-bound, and the quickstart's 2 minutes are a
-    promise about the user's build."""
+    """Run in a kernel that builds programs as the learning tests do (LLVM -O1, not the
+    suite's -O0): the notebooks' training is run-bound. -O1 runs as fast as users' -O3
+    and compiles faster, so the quickstart's 2-minute bound is checked a few seconds
+    generously."""
     monkeypatch.setenv("XLA_FLAGS", optimized_flags())
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()

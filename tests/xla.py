@@ -18,8 +18,10 @@ SUITE_FLAG = "--xla_backend_optimization_level=0"  # what tests/conftest.py adds
 
 
 def optimized_flags() -> str:
-    """XLA_FLAGS for a subprocess that should build programs as users do."""
-    return " ".join(f for f in os.environ.get("XLA_FLAGS", "").split() if f != SUITE_FLAG)
+    """XLA_FLAGS for a subprocess that should build programs as the learning tests do
+    (``OPTIMIZED``: LLVM -O1 instead of the suite's -O0)."""
+    kept = [f for f in os.environ.get("XLA_FLAGS", "").split() if f != SUITE_FLAG]
+    return " ".join(["--xla_backend_optimization_level=1", *kept])
 
 
 def with_devices(count: int) -> dict[str, str]:
