@@ -41,7 +41,7 @@ def run(env_id: str, labeler: str, updates: int, seeds: int) -> dict[str, np.nda
         rm_labeler=labeler, num_updates=updates, beta=betas,
     )  # fmt: skip
     keys = jax.random.split(jax.random.key(0), seeds)
-    keys = jax.numpy.tile(keys, (len(BETAS), 1))  # the same seeds (SFT, reward model) per β
+    keys = jax.numpy.tile(keys, len(BETAS))  # the same seeds (SFT, reward model) per β
     train = jax.jit(jax.vmap(rlhf_ppo.train, in_axes=(sweep_axes(config), 0)))
     start = time.perf_counter()
     _, metrics = jax.block_until_ready(train(config, keys))
