@@ -10,6 +10,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from purerl import config as cfg
 from purerl import transformer
 from purerl.envs import sequence
 from purerl.kernels import preference
@@ -28,12 +29,23 @@ def build_policy(config, key: jax.Array) -> transformer.Transformer:
     )  # fmt: skip
 
 
+def check_network(config) -> None:
+    """The transformer fields every LM config shares: ``width`` splits evenly into heads."""
+    cfg.require(config, "width", config.width % config.heads == 0, "must be a multiple of heads")
+
+
+def completion_log_probs(model, prompts: jax.Array, completions: jax.Array, temperature=1.0):
+    """``transformer.completion_log_probs`` over a batch: log-probabilities and values
+    ``[N, A]`` of ``completions`` ``[N, A]`` after ``prompts`` ``[N, P]``, at ``temperature``."""
+    return jax.vmap(lambda p, c: transformer.completion_log_probs(model, p, c, temperature))(
+        prompts, completions
+    )
+
+
 def answer_log_likelihood(model, problems: sequence.Problem) -> jax.Array:
     """Mean log-probability per answer token (digits and EOS) of ``problems`` ``[N]``,
     teacher-forced: the supervised fine-tuning objective (to maximize)."""
-    logp, _ = jax.vmap(lambda p, a: transformer.completion_log_probs(model, p, a))(
-        problems.prompt, problems.answer
-    )
+    logp, _ = completion_log_probs(model, problems.prompt, problems.answer)
     mask = jnp.arange(problems.answer.shape[1])[None, :] < problems.answer_len[:, None]
     return preference.aggregate_token_terms(logp, mask, "token_mean")
 
@@ -44,6 +56,11 @@ def sequence_reward(model, prompt: jax.Array, completion: jax.Array) -> jax.Arra
     state that has read all of x and y (InstructGPT §3.5)."""
     last = prompt.shape[0] + jnp.sum(sequence.completion_mask(completion)).astype(jnp.int32) - 1
     return model(jnp.concatenate([prompt, completion]))[1][last]
+
+
+def sequence_rewards(model, prompts: jax.Array, completions: jax.Array) -> jax.Array:
+    """``sequence_reward`` over a batch: scores ``[N]`` of ``completions`` ``[N, A]``."""
+    return jax.vmap(lambda x, y: sequence_reward(model, x, y))(prompts, completions)
 
 
 class Samples(NamedTuple):
@@ -67,3 +84,9 @@ def held_out_exact_match(config, model, key: jax.Array) -> jax.Array:
     k_problems, k_sample = jax.random.split(key)
     problems = sequence.sample_batch(task(config), k_problems, config.eval_episodes, True)
     return jnp.mean(sample_and_verify(model, problems, k_sample, 0.0).outcome)
+
+
+def evaluate(config, state, key: jax.Array) -> jax.Array:
+    """A policy algorithm's ``evaluate`` (``loop``'s ``eval_return``): held-out exact match
+    of ``state.model``'s greedy decoding."""
+    return held_out_exact_match(config, state.model, key)

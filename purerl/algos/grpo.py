@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import optax
 
 from purerl import config as cfg
-from purerl import lm, loop, optim, transformer
+from purerl import lm, loop, optim
 from purerl.algos import sft
 from purerl.envs import sequence
 from purerl.kernels import divergence, preference
@@ -42,7 +42,7 @@ KL_ESTIMATORS = ("k1", "k2", "k3")
 
 def _check(config: Config) -> None:
     cfg.validate(config)
-    cfg.require(config, "width", config.width % config.heads == 0, "must be a multiple of heads")
+    lm.check_network(config)
     if config.baseline == "leave_one_out":
         cfg.require(config, "group_size", config.group_size >= 2, "must be >= 2 (leave-one-out)")
 
@@ -112,9 +112,7 @@ class Batch(NamedTuple):
 
 
 def _log_probs(config: Config, model: Any, batch_problems, tokens) -> jax.Array:
-    return jax.vmap(
-        lambda p, c: transformer.completion_log_probs(model, p, c, config.temperature)[0]
-    )(batch_problems.prompt, tokens)
+    return lm.completion_log_probs(model, batch_problems.prompt, tokens, config.temperature)[0]
 
 
 def _advantages(config: Config, tokens, mask, problems, outcome) -> jax.Array:
@@ -191,9 +189,7 @@ def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
     return state._replace(model=learner.model, opt_state=learner.opt_state, key=key), metrics
 
 
-def evaluate(config: Config, state: State, key: jax.Array) -> jax.Array:
-    """Held-out exact match of greedy decoding (``loop``'s ``eval_return``)."""
-    return lm.held_out_exact_match(config, state.model, key)
+evaluate = lm.evaluate  # held-out exact match of greedy decoding
 
 
 def train(config: Config, key: jax.Array) -> tuple[State, dict[str, jax.Array]]:

@@ -48,7 +48,7 @@ def _check_ranking_size(config: Any, field: str, k: int) -> None:
 
 def _check(config: Config) -> None:
     cfg.validate(config)
-    cfg.require(config, "width", config.width % config.heads == 0, "must be a multiple of heads")
+    lm.check_network(config)
     _check_ranking_size(config, "ranking_size", config.ranking_size)
 
 

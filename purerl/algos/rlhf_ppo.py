@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import optax
 
 from purerl import config as cfg
-from purerl import lm, loop, onpolicy, optim, transformer
+from purerl import lm, loop, onpolicy, optim
 from purerl.algos import reward_model, sft
 from purerl.envs import sequence
 from purerl.kernels import policy as pg
@@ -45,7 +45,7 @@ from purerl.kernels import preference, returns
 
 def _check(config: Config) -> None:
     cfg.validate(config)
-    cfg.require(config, "width", config.width % config.heads == 0, "must be a multiple of heads")
+    lm.check_network(config)
     cfg.require(
         config, "num_minibatches", config.num_prompts % config.num_minibatches == 0,
         f"must divide num_prompts ({config.num_prompts})",
@@ -119,11 +119,10 @@ def init_from(config: Config, policy: Any, rm: Any, demos: sequence.Problem, key
     policy worse at what the reward model measures)."""
     k_problems, k_sample, key = jax.random.split(key, 3)
     opt_state = _optimizer(config).init(eqx.filter(policy, eqx.is_array))
-    scores = jax.vmap(lambda x, y: lm.sequence_reward(rm, x, y))
     problems = sequence.sample_batch(lm.task(config), k_problems, NORMALIZATION_SAMPLES)
     samples = lm.sample_and_verify(policy, problems, k_sample, config.temperature)
-    spread = jnp.std(scores(problems.prompt, samples.completion.tokens))
-    normalization = (jnp.mean(scores(demos.prompt, demos.answer)), spread + 1e-6)
+    spread = jnp.std(lm.sequence_rewards(rm, problems.prompt, samples.completion.tokens))
+    normalization = (jnp.mean(lm.sequence_rewards(rm, demos.prompt, demos.answer)), spread + 1e-6)
     return State(policy, policy, rm, normalization, demos, opt_state, key)
 
 
@@ -145,9 +144,7 @@ class Batch(NamedTuple):
 
 def _forward(config: Config, model: Any, prompt, tokens):
     """Log-probabilities (at τ) and values ``[N, A]`` of the completion tokens."""
-    return jax.vmap(lambda p, c: transformer.completion_log_probs(model, p, c, config.temperature))(
-        prompt, tokens
-    )
+    return lm.completion_log_probs(model, prompt, tokens, config.temperature)
 
 
 def _token_advantages(config: Config, rewards, values, mask):
@@ -167,9 +164,7 @@ def collect(config: Config, state: State, key: jax.Array) -> tuple[Batch, dict[s
     logp, values = _forward(config, state.model, problems.prompt, tokens)
     logp_ref, _ = _forward(config, state.reference, problems.prompt, tokens)
     truncated = jnp.all(tokens != sequence.EOS, axis=1)
-    score = jax.vmap(lambda x, y: lm.sequence_reward(state.reward_model, x, y))(
-        problems.prompt, tokens
-    )
+    score = lm.sequence_rewards(state.reward_model, problems.prompt, tokens)
     bias, scale = state.reward_normalization
     score = (score - bias) / scale - config.missing_eos_penalty * truncated
     rewards = jax.vmap(
@@ -236,9 +231,7 @@ def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
     return state._replace(model=learner.model, opt_state=learner.opt_state, key=key), metrics
 
 
-def evaluate(config: Config, state: State, key: jax.Array) -> jax.Array:
-    """Held-out exact match of greedy decoding (``loop``'s ``eval_return``)."""
-    return lm.held_out_exact_match(config, state.model, key)
+evaluate = lm.evaluate  # held-out exact match of greedy decoding
 
 
 def train(config: Config, key: jax.Array) -> tuple[State, dict[str, jax.Array]]:

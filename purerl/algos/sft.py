@@ -29,7 +29,7 @@ from purerl.envs import sequence
 
 def _check(config: Config) -> None:
     cfg.validate(config)
-    cfg.require(config, "width", config.width % config.heads == 0, "must be a multiple of heads")
+    lm.check_network(config)
 
 
 class Config(eqx.Module):
@@ -84,9 +84,7 @@ def update(config: Config, state: State) -> tuple[State, dict[str, jax.Array]]:
     return State(learner.model, learner.opt_state, state.demos, key), metrics
 
 
-def evaluate(config: Config, state: State, key: jax.Array) -> jax.Array:
-    """Held-out exact match of greedy decoding (``loop``'s ``eval_return``)."""
-    return lm.held_out_exact_match(config, state.model, key)
+evaluate = lm.evaluate  # held-out exact match of greedy decoding
 
 
 def train(config: Config, key: jax.Array) -> tuple[State, dict[str, jax.Array]]:
