@@ -1,6 +1,9 @@
 """Suite-wide settings: strict rank promotion (DESIGN.md) and a hypothesis profile."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
 
 def _pin_xdist_worker() -> None:
@@ -19,17 +22,37 @@ def _pin_xdist_worker() -> None:
 
 _pin_xdist_worker()  # before jax starts its thread pools
 
-# Most tests run tiny programs for a few updates: their time is XLA's compile (LLVM codegen
-# of a few hundred kernels), not the run. The suite compiles at LLVM -O0 (PPO's contract
-# program: 8.4 s -> 4.9 s), and tests whose run time dominates ask for XLA's default
-# optimised build at LLVM -O1 (``tests.xla.OPTIMIZED``: as fast to run as -O3, ~40% less
-# to compile; notebook kernels too). Float results may differ in the last bits
-# between the two builds, never within one. (Also turning off the fusion emitters compiles
-# 3.5x faster but breaks the contract's bitwise checks: eval on vs off, vmap vs a loop.)
+
+def _share_compiled_programs() -> None:
+    """One persistent XLA compilation cache for the session: the xdist workers and the
+    processes the tests start (the CLI, notebook kernels) inherit its folder, so a program
+    built twice in one ``make test`` — a CLI run and its resume, each kill -9 restart of
+    the checkpoint test — compiles once. A fresh folder per session (made by the first
+    process, the xdist controller, and removed by it): nothing carries over between runs.
+    Programs that compile in under 0.2 s are not stored."""
+    if "JAX_COMPILATION_CACHE_DIR" in os.environ:
+        return
+    folder = tempfile.mkdtemp(prefix="purerl-test-xla-cache-")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = folder
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+
+
+_share_compiled_programs()
+
+
+# Most tests run tiny programs for a few updates: their time is XLA's compile, not the run.
+# The suite builds with ``tests.xla.SUITE_FLAGS``: LLVM -O0 (PPO's contract program:
+# 8.4 s -> 4.9 s) and XLA:CPU's elemental emitters (the kernels' property tests, the nets,
+# buffers and environments: 209 -> 135 s on one core). Tests that compare two programs bit
+# for bit build with the fusion emitters users get (``tests.xla.BITWISE``), and tests whose
+# run time dominates ask for XLA's default optimised build at LLVM -O1
+# (``tests.xla.OPTIMIZED``: as fast to run as -O3, ~40% less to compile; notebook kernels
+# too). Float results may differ in the last bits between builds, never within one.
 # Subprocesses (the CLI) inherit the setting through the environment.
-os.environ["XLA_FLAGS"] = (
-    "--xla_backend_optimization_level=0 " + os.environ.get("XLA_FLAGS", "")
-).strip()
+from tests.xla import SUITE_FLAGS  # noqa: E402  (imports jax; XLA reads its flags later)
+
+os.environ["XLA_FLAGS"] = " ".join([*SUITE_FLAGS, os.environ.get("XLA_FLAGS", "")]).strip()
 
 import jax  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
