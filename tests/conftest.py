@@ -1,9 +1,6 @@
 """Suite-wide settings: strict rank promotion (DESIGN.md) and a hypothesis profile."""
 
-import atexit
 import os
-import shutil
-import tempfile
 
 
 def _pin_xdist_worker() -> None:
@@ -21,24 +18,6 @@ def _pin_xdist_worker() -> None:
 
 
 _pin_xdist_worker()  # before jax starts its thread pools
-
-
-def _share_compiled_programs() -> None:
-    """One persistent XLA compilation cache for the session: the xdist workers and the
-    processes the tests start (the CLI, notebook kernels) inherit its folder, so a program
-    built twice in one ``make test`` — a CLI run and its resume, each kill -9 restart of
-    the checkpoint test — compiles once. A fresh folder per session (made by the first
-    process, the xdist controller, and removed by it): nothing carries over between runs.
-    Programs that compile in under 0.2 s are not stored."""
-    if "JAX_COMPILATION_CACHE_DIR" in os.environ:
-        return
-    folder = tempfile.mkdtemp(prefix="purerl-test-xla-cache-")
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = folder
-    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-
-
-_share_compiled_programs()
 
 
 # Most tests run tiny programs for a few updates: their time is XLA's compile, not the run.
