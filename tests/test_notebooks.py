@@ -11,7 +11,7 @@ from tests.xla import optimized_flags
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 # Notebooks that read PURERL_NOTEBOOK_QUICK and run a reduced version here: their few
-# updates are compile-bound, so their kernel keeps the suite's -O0 build.
+# updates are compile-bound, so their kernel keeps the suite's build (tests.xla.SUITE_FLAGS).
 QUICK = {"llm_rl"}
 
 
