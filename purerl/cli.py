@@ -62,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
                        help="shard runs over the first N devices (default: all; recorded, "
                        "and kept by resume: the device count can change results)")  # fmt: skip
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    multi = train.add_argument_group(
+        "several processes (jax.distributed; or JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, "
+        "JAX_PROCESS_ID): every process runs the same command, process 0 writes the results"
+    )
+    multi.add_argument("--coordinator", default=None, metavar="HOST:PORT",
+                       help="process 0's address and a free port")  # fmt: skip
+    multi.add_argument("--num-processes", type=int, default=None, metavar="N")
+    multi.add_argument("--process-id", type=int, default=None, metavar="I", help="0 … N-1")
     sub.add_parser("list", help="algorithms with their config fields, and environment ids")
     resume = sub.add_parser("resume", help="continue a stopped run dir from its checkpoint")
     resume.add_argument("run_dir", help="a run directory written by `purerl train`")
@@ -215,9 +223,11 @@ def _plan(args: argparse.Namespace) -> _Plan:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from purerl.experiment import results
+    from purerl.experiment import distributed, results
 
     plan = _plan(args)
+    if not distributed.is_main():  # another process of a multi-process run: compute only
+        return _execute(args, plan, None)
     try:
         results.check_writable(Path(args.out))
     except OSError as e:
@@ -225,9 +235,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     run_dir = results.new_run_dir(Path(args.out), args.algo, plan.config.env_id)
     record = {"algo": args.algo, "config": results.config_to_json(plan.config),
               "seeds": args.seeds, "seed": args.seed, "grid": plan.grid, "points": plan.points,
-              "argv": args.argv, "devices": len(plan.devices)}  # fmt: skip
+              "argv": args.argv, "devices": len(plan.devices),
+              "processes": _process_count()}  # fmt: skip
     results.write_json(run_dir / "config.json", record)
     return _execute(args, plan, run_dir)
+
+
+def _process_count() -> int:
+    import jax
+
+    return jax.process_count()
 
 
 def _devices(args: argparse.Namespace) -> list:
@@ -274,15 +291,23 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return _execute(train, plan, run_dir, restore)
 
 
-def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path, restore=None) -> int:
+def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path | None, restore=None) -> int:
     """Run the sweep into ``run_dir``: metrics and a checkpoint after every chunk, then the
-    summary, table and curves; the exit status says how it ended."""
+    summary, table and curves; the exit status says how it ended. ``run_dir=None``: a
+    process other than 0 of a multi-process run, which computes its share and writes
+    nothing (nor does a multi-process run write checkpoints, see ``distributed.py``)."""
     import jax
 
     from purerl.experiment import checkpoint, results
     from purerl.experiment.sweep import sweep
 
     config, points, grid, devices = plan.config, plan.points, plan.grid, plan.devices
+    checkpoints = jax.process_count() == 1
+    if run_dir is None:
+        result = sweep(plan.algo, config, seeds=args.seeds, key=jax.random.key(args.seed),
+                       chunk=args.chunk, devices=devices, **grid)  # fmt: skip
+        failed = results.first_nonfinite(result.metrics, points) is not None
+        return EXIT_NONFINITE if failed else 0
     print(f"{args.algo} on {config.env_id}: {len(points)} grid point(s) × {args.seeds} seed(s) "
           f"= {len(points) * args.seeds} runs in one program over {len(devices)} "
           f"{devices[0].platform} device(s) → {run_dir}")  # fmt: skip
@@ -298,7 +323,8 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path, restore=None)
     def on_chunk(chunk):
         metrics = {k: v.reshape(*shape, *v.shape[1:]) for k, v in chunk.metrics.items()}
         results.write_metrics(run_dir / "metrics.npz", metrics)  # first: it may run ahead
-        checkpoint.save(run_dir / checkpoint.FILE, chunk.progress, chunk.updates_done)
+        if checkpoints:
+            checkpoint.save(run_dir / checkpoint.FILE, chunk.progress, chunk.updates_done)
         progress.update(chunk)
 
     start, stop = time.perf_counter(), _StopOnInterrupt()
@@ -423,6 +449,19 @@ class _Progress:
         self._bar.close()
 
 
+def _join_other_processes(args: argparse.Namespace) -> None:
+    """With multi-process settings (flags or environment), join the other processes before
+    anything starts JAX's backend."""
+    from purerl.experiment import distributed
+
+    try:
+        settings = distributed.settings(args.coordinator, args.num_processes, args.process_id)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if settings is not None:
+        distributed.initialize(settings)
+
+
 def use_every_core() -> None:
     """Expose each CPU core as a JAX host device, so sweeps shard their runs across cores.
 
@@ -443,6 +482,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = list(sys.argv[1:] if argv is None else argv)
         args = _parser().parse_args(argv)
         args.argv = argv
+        if args.command == "train":
+            _join_other_processes(args)
         if args.command == "list":
             return cmd_list()
         if args.command == "plot":

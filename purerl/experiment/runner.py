@@ -133,7 +133,7 @@ def run(
         step = program(length)
         start = time.perf_counter()
         progress, metrics = step(batched, progress, done)
-        metrics = jax.tree.map(np.asarray, sharding.unpad(metrics, num_runs))
+        metrics = sharding.unpad(sharding.to_host(metrics), num_runs)
         run_s += time.perf_counter() - start
         parts.append(metrics)
         done += length
