@@ -28,10 +28,46 @@ def time_program(fn: Callable, *args: Any, repeats: int = 3) -> tuple[float, flo
     return compile_s, statistics.median(runs), out
 
 
+def random_policy(env: Any) -> Callable:
+    """Uniformly random actions (a ``rollout.Policy``)."""
+    from purerl import envs, offpolicy
+
+    if envs.is_discrete(env):
+        return lambda obs, key: (jax.random.randint(key, (), 0, env.action_space.n), {})
+    return lambda obs, key: (offpolicy.uniform_action(env, key), {})
+
+
+def environment_only(config: Any, keys: jax.Array, repeats: int) -> float:
+    """The physical limit of a run's throughput: env steps/s of its environments alone —
+    the same ``num_envs`` per seed, ``num_steps`` per update and number of updates, with
+    random actions, automatic resets and episode statistics (``rollout.collect``), in one
+    ``lax.scan``, seeds vmapped; no network and no learning."""
+    from purerl import envs, rollout
+
+    env = envs.from_config(config)
+    act = random_policy(env)
+
+    def run(key):
+        k_reset, k_steps = jax.random.split(key)
+        carry = rollout.reset(env, k_reset, config.num_envs)
+
+        def update(carry, k):
+            traj, carry = rollout.collect(env, act, carry, k, config.num_steps)
+            return carry, traj.reward.sum()
+
+        _, rewards = jax.lax.scan(update, carry, jax.random.split(k_steps, config.num_updates))
+        return rewards.sum()
+
+    _, run_s, _ = time_program(jax.vmap(run), keys, repeats=repeats)
+    return keys.shape[0] * config.num_updates * config.steps_per_update / run_s
+
+
 def throughput(
     module: Any, config: Any, seeds_list: list[int], repeats: int, peer: dict[int, float]
 ) -> list[dict[str, Any]]:
-    """One row per seed count: compile s, run s, env steps/s and the ratio to ``peer``."""
+    """One row per seed count: compile s, run s, env steps/s, the environment-only limit
+    (``environment_only``, measured in the same invocation) and the fraction of it reached,
+    and the ratio to ``peer``."""
     import numpy as np
 
     train = jax.vmap(module.train, in_axes=(None, 0))
@@ -40,11 +76,14 @@ def throughput(
         keys = jax.random.split(jax.random.key(0), seeds)
         compile_s, run_s, (_, metrics) = time_program(train, config, keys, repeats=repeats)
         steps = seeds * config.num_updates * config.steps_per_update
+        limit = environment_only(config, keys, repeats)
         row = {
             "seeds": seeds,
             "compile_s": round(compile_s, 2),
             "run_s": round(run_s, 2),
             "steps_per_s": round(steps / run_s),
+            "env_only_steps_per_s": round(limit),
+            "of_limit": round(steps / run_s / limit, 3),
             "final_return": round(float(np.mean(metrics["episode_return"][:, -1])), 1),
         }
         row["vs_peer"] = round(row["steps_per_s"] / peer[seeds], 2) if seeds in peer else "-"
@@ -52,7 +91,8 @@ def throughput(
     return rows
 
 
-THROUGHPUT_COLUMNS = ["seeds", "compile_s", "run_s", "steps_per_s", "final_return", "vs_peer"]
+THROUGHPUT_COLUMNS = ["seeds", "compile_s", "run_s", "steps_per_s", "env_only_steps_per_s",
+                      "of_limit", "final_return", "vs_peer"]  # fmt: skip
 
 
 def machine() -> dict[str, Any]:
