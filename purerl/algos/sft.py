@@ -97,6 +97,7 @@ def stage(config: Any, key: jax.Array) -> tuple[Any, sequence.Problem]:
     from its config's ``sft_demos``, ``sft_batch_size``, ``sft_updates``, ``sft_lr`` and its
     task and network fields: the fine-tuned policy and its demonstrations. With
     ``sft_updates = 0``, the freshly initialized policy ``init`` builds (no SFT)."""
+    # num_updates ≥ 1 keeps the Config valid; with sft_updates = 0 it is never used.
     stage_config = Config(
         env_id=config.env_id, num_demos=config.sft_demos, batch_size=config.sft_batch_size,
         num_updates=max(config.sft_updates, 1), width=config.width, depth=config.depth,
