@@ -1,0 +1,372 @@
+"""purerl against its peers on one configuration, timed side by side in one invocation.
+
+Each measurement is a fresh worker process that builds the program (timed: tracing and
+XLA compile), runs it ``--repeats`` times (timed apart, results blocked on) and reports the
+final return. Workers alternate — purerl, PureJaxRL, purerl, PureJaxRL, … — for
+``--rounds`` rounds, so that both see the same machine; the speed ratio is the ratio of
+the median run times (``peer_run_s / purerl_run_s``: above 1, purerl is faster).
+
+Peers are not vendored. PureJaxRL runs from a local checkout (``git clone
+https://github.com/luchris429/purejaxrl``; ``--purejaxrl PATH``) in a Python that has its
+requirements (``--peer-python``; jax, flax, optax, distrax, gymnax, flashbax, brax,
+navix, wandb — give it the same jax as purerl's for a fair compile). Its scripts
+are imported unchanged; the harness adapts only what gymnax ≥ 1.0 and jax ≥ 0.6 broke:
+``env.step`` gives ``(obs, state, reward, terminated, truncated, info)`` and the scripts
+unpack five values, so the wrapper they apply first (PPO) or last (DQN) is given
+``done = terminated | truncated`` and the info dict of gymnax 0.x; ``jax.tree_map`` is
+``jax.tree.map``. Stable-Baselines3 (``--sb3``; CPU PyTorch, one seed, one round: it is
+slow) runs in ``--sb3-python`` (default: this one; ``pip install -e .[bench]``).
+
+Final return: purerl's and SB3's are the mean of the last 100 completed episodes of each
+seed; PureJaxRL PPO's is computed the same way from its per-step episode log; PureJaxRL
+DQN logs only the mean over its 10 environments of each one's latest episode, so that
+is its figure. Every row also has the environment-only limit (``common.environment_only``,
+measured in each purerl worker) and both programs' fraction of it.
+
+    python bench/peers.py --purejaxrl ~/src/purejaxrl --peer-python ~/peer/bin/python \\
+        [--algos ppo dqn] [--seeds 1 8] [--rounds 3] [--repeats 1] [--sb3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+# The shared configuration of each benchmark, in purerl's field names (PureJaxRL's own
+# defaults for CartPole-v1: ppo.py's __main__ and dqn.py's main()).
+SETTINGS: dict[str, dict[str, Any]] = {
+    "ppo": dict(
+        env_id="CartPole-v1", total_timesteps=500_000, num_envs=4, num_steps=128,
+        num_epochs=4, num_minibatches=4, lr=2.5e-4, gamma=0.99, gae_lambda=0.95,
+        clip_eps=0.2, ent_coef=0.01, vf_coef=0.5, max_grad_norm=0.5, activation="tanh",
+        hidden_sizes=(64, 64), anneal_lr=True,
+    ),
+    "dqn": dict(
+        env_id="CartPole-v1", total_timesteps=500_000, num_envs=10, num_steps=1,
+        gradient_steps=1, buffer_size=10_000, batch_size=128, learning_starts=10_000,
+        target_update_interval=500, epsilon_start=1.0, epsilon_end=0.05,
+        exploration_fraction=0.5, lr=2.5e-4, gamma=0.99, tau=1.0, hidden_sizes=(120, 84),
+        activation="relu", loss="mse", anneal_lr=False,
+    ),
+}  # fmt: skip
+
+SIDES = ("purerl", "purejaxrl", "sb3")
+COLUMNS = [
+    "algo", "seeds", "compile_s", "peer_compile_s", "run_s", "peer_run_s", "speed_ratio",
+    "steps_per_s", "peer_steps_per_s", "of_limit", "peer_of_limit", "final_return",
+    "peer_final_return",
+]  # fmt: skip
+
+
+# --- workers: one program each, in a fresh process ---------------------------------------
+
+
+def _timed(build, keys, repeats: int) -> dict[str, Any]:
+    import jax
+
+    start = time.perf_counter()
+    compiled = jax.jit(build).lower(keys).compile()
+    compile_s = time.perf_counter() - start
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = jax.block_until_ready(compiled(keys))
+        runs.append(time.perf_counter() - start)
+    return {"compile_s": compile_s, "run_s": runs, "out": out}
+
+
+def last_episodes_mean(done, returns, count: int = 100) -> float:
+    """Mean return of the last ``count`` episodes of each seed, averaged over seeds, from a
+    per-step log (``done`` and the return of the episode ending there, leading axis the
+    seeds, then time in order)."""
+    import numpy as np
+
+    done, returns = np.asarray(done), np.asarray(returns)
+    per_seed = []
+    for d, r in zip(done.reshape(done.shape[0], -1), returns.reshape(returns.shape[0], -1)):
+        ended = r[d.astype(bool)]
+        per_seed.append(float(ended[-count:].mean()) if ended.size else 0.0)
+    return float(np.mean(per_seed))
+
+
+def settings(algo: str, timesteps: int | None = None) -> dict[str, Any]:
+    """``SETTINGS[algo]``, with ``total_timesteps`` replaced when ``timesteps`` is given."""
+    s = dict(SETTINGS[algo])
+    if timesteps:
+        s["total_timesteps"] = timesteps
+    return s
+
+
+def worker_purerl(algo: str, s: dict, seeds: int, repeats: int) -> dict[str, Any]:
+    import jax
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from common import environment_only
+
+    from purerl.algos import dqn, ppo
+
+    module = {"ppo": ppo, "dqn": dqn}[algo]
+    config = module.Config(**s)
+    keys = jax.random.split(jax.random.key(0), seeds)
+    result = _timed(lambda k: jax.vmap(module.train, in_axes=(None, 0))(config, k), keys, repeats)
+    _, metrics = result.pop("out")
+    result["final_return"] = float(np.mean(metrics["episode_return"][:, -1]))
+    result["env_only_steps_per_s"] = environment_only(config, keys, repeats=1)
+    result["steps"] = seeds * config.num_updates * config.steps_per_update
+    return result
+
+
+class _Gymnax0:
+    """An environment with gymnax 0.x's ``step``: ``(obs, state, reward, done, info)``,
+    ``done = terminated | truncated``, without the info keys gymnax 1.0 added. Every other
+    attribute is the wrapped environment's."""
+
+    ADDED = ("terminated", "truncated", "final_observation", "returned_episode_valid")
+
+    def __init__(self, env):
+        self._env = env
+
+    def __getattr__(self, name):
+        return getattr(self._env, name)
+
+    def step(self, key, state, action, params=None):
+        obs, state, reward, terminated, truncated, info = self._env.step(key, state, action, params)
+        info = {k: v for k, v in info.items() if k not in self.ADDED}
+        return obs, state, reward, terminated | truncated, info
+
+
+def _load_purejaxrl(path: Path, algo: str):
+    import importlib.util
+
+    import jax
+
+    if not hasattr(jax, "tree_map"):  # removed in jax 0.6; dqn.py calls it once
+        jax.tree_map = jax.tree.map
+    folder = path / "purejaxrl"
+    sys.path.insert(0, str(folder))  # ppo.py does `from wrappers import ...`
+    spec = importlib.util.spec_from_file_location(f"purejaxrl_{algo}", folder / f"{algo}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if algo == "ppo":  # its own wrappers unpack five values from the gymnax env inside
+        flatten = module.FlattenObservationWrapper
+        module.FlattenObservationWrapper = lambda env: flatten(_Gymnax0(env))
+    else:  # gymnax's purerl wrappers give six; the script unpacks five from the outermost
+        log = module.LogWrapper
+        module.LogWrapper = lambda env: _Gymnax0(log(env))
+    return module
+
+
+def purejaxrl_config(algo: str, s: dict) -> dict[str, Any]:
+    if algo == "ppo":
+        return {
+            "LR": s["lr"], "NUM_ENVS": s["num_envs"], "NUM_STEPS": s["num_steps"],
+            "TOTAL_TIMESTEPS": s["total_timesteps"], "UPDATE_EPOCHS": s["num_epochs"],
+            "NUM_MINIBATCHES": s["num_minibatches"], "GAMMA": s["gamma"],
+            "GAE_LAMBDA": s["gae_lambda"], "CLIP_EPS": s["clip_eps"],
+            "ENT_COEF": s["ent_coef"], "VF_COEF": s["vf_coef"],
+            "MAX_GRAD_NORM": s["max_grad_norm"], "ACTIVATION": s["activation"],
+            "ENV_NAME": s["env_id"], "ANNEAL_LR": s["anneal_lr"], "DEBUG": False,
+        }  # fmt: skip
+    return {
+        "NUM_ENVS": s["num_envs"], "BUFFER_SIZE": s["buffer_size"],
+        "BUFFER_BATCH_SIZE": s["batch_size"], "TOTAL_TIMESTEPS": s["total_timesteps"],
+        "EPSILON_START": s["epsilon_start"], "EPSILON_FINISH": s["epsilon_end"],
+        "EPSILON_ANNEAL_TIME": s["exploration_fraction"] * s["total_timesteps"],
+        "TARGET_UPDATE_INTERVAL": s["target_update_interval"], "LR": s["lr"],
+        "LEARNING_STARTS": s["learning_starts"],
+        "TRAINING_INTERVAL": s["num_envs"] * s["num_steps"] // s["gradient_steps"],
+        "LR_LINEAR_DECAY": s["anneal_lr"], "GAMMA": s["gamma"], "TAU": s["tau"],
+        "ENV_NAME": s["env_id"],
+    }  # fmt: skip
+
+
+def worker_purejaxrl(algo: str, s: dict, seeds: int, repeats: int, path: Path) -> dict:
+    import jax
+    import numpy as np
+
+    module = _load_purejaxrl(path, algo)
+    config = purejaxrl_config(algo, s)
+    train = jax.vmap(module.make_train(config))
+    keys = jax.random.split(jax.random.PRNGKey(0), seeds)
+    result = _timed(train, keys, repeats)
+    metrics = result.pop("out")["metrics"]
+    if algo == "ppo":
+        info = metrics  # [seeds, updates, steps, envs] per key
+        result["final_return"] = last_episodes_mean(
+            info["returned_episode"], info["returned_episode_returns"]
+        )
+    else:
+        result["final_return"] = float(np.mean(np.asarray(metrics["returns"])[:, -1]))
+    per_update = config["NUM_ENVS"] * config.get("NUM_STEPS", 1)  # make_train set NUM_UPDATES
+    result["steps"] = seeds * int(config["NUM_UPDATES"]) * per_update
+    return result
+
+
+def worker_sb3(algo: str, s: dict, seeds: int, repeats: int) -> dict[str, Any]:
+    import numpy as np
+    import torch
+    from stable_baselines3 import DQN, PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    if seeds != 1:
+        raise SystemExit("SB3 runs one seed at a time; pass --seeds 1 for it")
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    activation = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[s["activation"]]
+    env = make_vec_env(s["env_id"], n_envs=s["num_envs"], seed=0)
+    start = time.perf_counter()
+    if algo == "ppo":
+        batch = s["num_envs"] * s["num_steps"]
+        lr = (lambda frac: s["lr"] * frac) if s["anneal_lr"] else s["lr"]
+        model = PPO(
+            "MlpPolicy", env, learning_rate=lr, n_steps=s["num_steps"],
+            batch_size=batch // s["num_minibatches"], n_epochs=s["num_epochs"],
+            gamma=s["gamma"], gae_lambda=s["gae_lambda"], clip_range=s["clip_eps"],
+            clip_range_vf=s["clip_eps"], ent_coef=s["ent_coef"], vf_coef=s["vf_coef"],
+            max_grad_norm=s["max_grad_norm"], device="cpu", seed=0,
+            policy_kwargs=dict(net_arch=dict(pi=list(s["hidden_sizes"]),
+                                             vf=list(s["hidden_sizes"])),
+                               activation_fn=activation),
+        )  # fmt: skip
+    else:  # SB3's DQN loss is the Huber loss (not configurable); no gradient clipping here
+        model = DQN(
+            "MlpPolicy", env, learning_rate=s["lr"], buffer_size=s["buffer_size"],
+            learning_starts=s["learning_starts"], batch_size=s["batch_size"],
+            tau=s["tau"], gamma=s["gamma"], train_freq=s["num_steps"],
+            gradient_steps=s["gradient_steps"],
+            target_update_interval=s["target_update_interval"],
+            exploration_fraction=s["exploration_fraction"],
+            exploration_initial_eps=s["epsilon_start"],
+            exploration_final_eps=s["epsilon_end"], max_grad_norm=1e10, device="cpu",
+            seed=0, policy_kwargs=dict(net_arch=list(s["hidden_sizes"]),
+                                       activation_fn=activation),
+        )  # fmt: skip
+    compile_s = time.perf_counter() - start
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.learn(total_timesteps=s["total_timesteps"], reset_num_timesteps=True)
+        runs.append(time.perf_counter() - start)
+    returns = [info["r"] for info in model.ep_info_buffer]
+    return {
+        "compile_s": compile_s,
+        "run_s": runs,
+        "final_return": float(np.mean(returns)) if returns else 0.0,
+        "steps": s["total_timesteps"],
+    }
+
+
+def run_worker(args) -> None:
+    s = settings(args.algo, args.timesteps)
+    if args.worker == "purerl":
+        result = worker_purerl(args.algo, s, args.seeds[0], args.repeats)
+    elif args.worker == "purejaxrl":
+        result = worker_purejaxrl(args.algo, s, args.seeds[0], args.repeats, args.purejaxrl)
+    else:
+        result = worker_sb3(args.algo, s, args.seeds[0], args.repeats)
+    print(json.dumps(result))
+
+
+# --- the driver: alternate workers, take medians, report ---------------------------------
+
+
+def spawn(python: str, side: str, algo: str, seeds: int, args) -> dict[str, Any]:
+    cmd = [python, __file__, "--worker", side, "--algo", algo, "--seeds", str(seeds),
+           "--repeats", str(args.repeats)]  # fmt: skip
+    if args.timesteps:
+        cmd += ["--timesteps", str(args.timesteps)]
+    if side == "purejaxrl":
+        cmd += ["--purejaxrl", str(args.purejaxrl)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
+        hint = ""
+        if "ModuleNotFoundError" in proc.stderr:
+            hint = (f"\n{python} lacks a package the {side} worker imports; install "
+                    f"{'PureJaxRL requirements.txt' if side == 'purejaxrl' else 'purerl[bench]'}"
+                    " into it (or pass another interpreter)")  # fmt: skip
+        raise SystemExit(f"{side} {algo} ({seeds} seeds) failed:\n{tail}{hint}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure(algo: str, seeds: int, peer: str, python: str, rounds: int, args) -> dict:
+    ours, theirs = [], []
+    for r in range(rounds):
+        print(f"  {algo} {seeds} seed(s), round {r + 1}/{rounds}", file=sys.stderr, flush=True)
+        ours.append(spawn(sys.executable, "purerl", algo, seeds, args))
+        theirs.append(spawn(python, peer, algo, seeds, args))
+    med = statistics.median
+    run_s = med(t for w in ours for t in w["run_s"])
+    peer_run_s = med(t for w in theirs for t in w["run_s"])
+    limit = med(w["env_only_steps_per_s"] for w in ours)
+    steps, peer_steps = ours[0]["steps"], theirs[0]["steps"]
+    return {
+        "algo": algo, "peer": peer, "seeds": seeds,
+        "compile_s": round(med(w["compile_s"] for w in ours), 2),
+        "peer_compile_s": round(med(w["compile_s"] for w in theirs), 2),
+        "run_s": round(run_s, 2), "peer_run_s": round(peer_run_s, 2),
+        "speed_ratio": round(steps / run_s / (peer_steps / peer_run_s), 2),
+        "steps_per_s": round(steps / run_s), "peer_steps_per_s": round(peer_steps / peer_run_s),
+        "env_only_steps_per_s": round(limit),
+        "of_limit": round(steps / run_s / limit, 3),
+        "peer_of_limit": round(peer_steps / peer_run_s / limit, 3),
+        "final_return": round(med(w["final_return"] for w in ours), 1),
+        "peer_final_return": round(med(w["final_return"] for w in theirs), 1),
+        "runs": {"purerl": ours, peer: theirs},
+    }  # fmt: skip
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--purejaxrl", type=Path, help="a local checkout of PureJaxRL")
+    parser.add_argument("--peer-python", default=sys.executable,
+                        help="the Python that runs PureJaxRL (default: this one)")  # fmt: skip
+    parser.add_argument("--sb3", action="store_true", help="also Stable-Baselines3, 1 seed")
+    parser.add_argument("--sb3-python", default=sys.executable)
+    parser.add_argument("--algos", nargs="+", choices=sorted(SETTINGS), default=["ppo", "dqn"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 8],
+                        help="seed counts (vmapped); DQN runs only the first")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=1, help="timed calls per worker")
+    parser.add_argument("--timesteps", type=int, help="override total_timesteps (smoke runs)")
+    parser.add_argument("--worker", choices=SIDES, help=argparse.SUPPRESS)
+    parser.add_argument("--algo", choices=sorted(SETTINGS), help=argparse.SUPPRESS)
+    parser.add_argument("--out", default="peers", help="bench/results/<OUT>.json")
+    args = parser.parse_args(argv)
+    if args.worker:
+        return run_worker(args)
+    if args.purejaxrl is None and not args.sb3:
+        parser.error("no peer: pass --purejaxrl PATH (a checkout of "
+                     "https://github.com/luchris429/purejaxrl) and/or --sb3")  # fmt: skip
+    if args.purejaxrl is not None and not (args.purejaxrl / "purejaxrl" / "ppo.py").is_file():
+        parser.error(f"--purejaxrl {args.purejaxrl}: no purejaxrl/ppo.py there")
+    if min(args.seeds) < 1 or args.rounds < 1 or args.repeats < 1:
+        parser.error("--seeds, --rounds and --repeats must be at least 1")
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from common import report
+
+    rows = []
+    for algo in args.algos:
+        for seeds in args.seeds if algo == "ppo" else args.seeds[:1]:
+            if args.purejaxrl is not None:
+                rows.append(measure(algo, seeds, "purejaxrl", args.peer_python, args.rounds, args))
+        if args.sb3:
+            rows.append(measure(algo, 1, "sb3", args.sb3_python, 1, args))
+    table = [{k: v for k, v in r.items() if k != "runs"} for r in rows]
+    used = {a: {k: list(v) if isinstance(v, tuple) else v
+                for k, v in settings(a, args.timesteps).items()} for a in args.algos}  # fmt: skip
+    report(args.out, table, ["peer", *COLUMNS],
+           {"settings": used, "rounds": args.rounds, "repeats": args.repeats,
+            "runs": [r["runs"] for r in rows]})  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
