@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default="runs", help="parent directory of run directories")
     train.add_argument("--seed", type=int, default=0, help="root PRNG seed (default 0)")
     train.add_argument("--chunk", type=int, default=None, help="updates per chunk")
+    train.add_argument("--checkpoint-every", type=int, default=1, metavar="K",
+                       help="write the checkpoint after every K-th chunk (default 1), the "
+                       "last one and one stopped by Ctrl-C; metrics after every chunk")  # fmt: skip
     train.add_argument("--devices", type=int, default=None,
                        help="shard runs over the first N devices (default: all; recorded, "
                        "and kept by resume: the device count can change results)")  # fmt: skip
@@ -217,6 +220,8 @@ def _plan(args: argparse.Namespace) -> _Plan:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
     if args.chunk is not None and args.chunk < 1:
         raise UsageError(f"--chunk must be >= 1 (updates per chunk), got {args.chunk}")
+    if args.checkpoint_every < 1:
+        raise UsageError(f"--checkpoint-every must be >= 1 (chunks), got {args.checkpoint_every}")
     config = algo.Config(**overrides)
     _, points = build_grid(config, args.seeds, grid)  # validates every grid value up front
     return _Plan(algo, config, grid, points, _devices(args))
@@ -292,7 +297,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path | None, restore=None) -> int:
-    """Run the sweep into ``run_dir``: metrics and a checkpoint after every chunk, then the
+    """Run the sweep into ``run_dir``: metrics after every chunk, a checkpoint after every
+    ``--checkpoint-every``-th, the last and the one a Ctrl-C stopped after; then the
     summary, table and curves; the exit status says how it ended. ``run_dir=None``: a
     process other than 0 of a multi-process run, which computes its share and writes
     nothing (nor does a multi-process run write checkpoints, see ``distributed.py``)."""
@@ -319,15 +325,24 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path | None, restor
 
     progress = _Progress(config, len(points) * args.seeds, enabled=not args.no_progress)
     shape = (len(points), args.seeds)
+    start, stop = time.perf_counter(), _StopOnInterrupt()
+    chunks, latest, saved = 0, None, 0  # chunks so far, the newest, updates checkpointed
+
+    def save(chunk):
+        nonlocal saved
+        if checkpoints and chunk is not None and chunk.updates_done != saved:
+            checkpoint.save(run_dir / checkpoint.FILE, chunk.progress, chunk.updates_done)
+            saved = chunk.updates_done
 
     def on_chunk(chunk):
+        nonlocal chunks, latest
         metrics = {k: v.reshape(*shape, *v.shape[1:]) for k, v in chunk.metrics.items()}
         results.write_metrics(run_dir / "metrics.npz", metrics)  # first: it may run ahead
-        if checkpoints:
-            checkpoint.save(run_dir / checkpoint.FILE, chunk.progress, chunk.updates_done)
+        chunks, latest = chunks + 1, chunk
+        if chunks % args.checkpoint_every == 0 or chunk.updates_done == config.num_updates:
+            save(chunk)
         progress.update(chunk)
 
-    start, stop = time.perf_counter(), _StopOnInterrupt()
     try:
         with stop:
             result = sweep(plan.algo, config, seeds=args.seeds, key=jax.random.key(args.seed),
@@ -363,6 +378,7 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path | None, restor
               f"{run_dir}", file=sys.stderr)  # fmt: skip
         return EXIT_NONFINITE
     if stop.requested():
+        save(latest)  # the chunk it stopped after, whatever --checkpoint-every says
         return _interrupted(updates_done, config.num_updates, run_dir)
     return 0
 

@@ -142,3 +142,35 @@ def test_a_checkpoint_write_that_fails_midway_leaves_the_last_good_one(tmp_path,
     with pytest.raises(OSError):
         checkpoint.save(path, {"w": np.zeros(4, np.float32)}, 4)
     assert path.read_bytes() == good and os.listdir(tmp_path) == [checkpoint.FILE]
+
+
+def test_checkpoint_every_k_chunks_and_resume_from_behind_the_metrics(
+    finished, tmp_path, monkeypatch
+):
+    """``--checkpoint-every 30``: checkpoints after chunks 30 and 60 and the last (80); a
+    resume from the one of chunk 30, with metrics.npz already at the end, recomputes the
+    rest bitwise equal to a run never stopped."""
+    written, real_save = [], checkpoint.save
+
+    def save(path, progress, updates_done):
+        real_save(path, progress, updates_done)
+        written.append(updates_done)
+        if updates_done == 750:
+            shutil.copy(path, tmp_path / "at_750")
+
+    monkeypatch.setattr(checkpoint, "save", save)
+    out = tmp_path / "runs"
+    assert main([*TRAIN, "--checkpoint-every", "30", "--out", str(out)]) == 0
+    assert written == [750, 1500, 2000]
+    (run_dir,) = out.iterdir()
+    shutil.copy(tmp_path / "at_750", run_dir / checkpoint.FILE)
+    assert main(["resume", str(run_dir), "--no-progress"]) == 0
+    resumed, expected = _metrics(run_dir), _metrics(finished)
+    for name in expected:
+        np.testing.assert_array_equal(resumed[name], expected[name], err_msg=name)
+
+
+def test_checkpoint_every_must_be_positive(tmp_path, capsys):
+    assert main([*TRAIN, "--checkpoint-every", "0", "--out", str(tmp_path)]) == 2
+    assert "--checkpoint-every must be >= 1" in capsys.readouterr().err
+    assert not os.listdir(tmp_path)

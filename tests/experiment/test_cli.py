@@ -143,7 +143,8 @@ def test_corrupt_run_dir_is_reported(tmp_path, capsys):
 def test_ctrl_c_keeps_finished_chunks(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "purerl.cli", "train", "ppo", "--set", "total_timesteps=2000000",
-         "--chunk", "8", "--no-progress", "--out", str(tmp_path)],
+         "--chunk", "8", "--checkpoint-every", "100000", "--no-progress", "--out",
+         str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         # as from a terminal: a suite started in the background inherits SIGINT ignored,
         # and Python then installs no KeyboardInterrupt handler
@@ -169,6 +170,8 @@ def test_ctrl_c_keeps_finished_chunks(tmp_path):
     # one Ctrl-C stops at the end of the chunk being computed, keeps it, and summarizes
     summary = json.loads((metrics.parent / "summary.json").read_text())
     assert summary["updates_done"] == done and f"{done} of 3906 updates" in err
+    # and checkpoints the chunk it stopped after, though --checkpoint-every never came due
+    assert (metrics.parent / "checkpoint.eqx").exists()
 
 
 def test_env_kwargs_parse_as_a_json_object_with_commas():
