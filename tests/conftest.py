@@ -33,6 +33,13 @@ from tests.xla import SUITE_FLAGS  # noqa: E402  (imports jax; XLA reads its fla
 
 os.environ["XLA_FLAGS"] = " ".join([*SUITE_FLAGS, os.environ.get("XLA_FLAGS", "")]).strip()
 
+# The suite keeps JAX's own (rolled) Threefry lowering: at -O0 the unrolled one that
+# ``import purerl`` installs (``purerl.threefry``: faster to build and run at XLA's default
+# -O3) made the contract module slower to compile, 230 -> 257 s and 249 -> 280 s (one core
+# each, cores swapped), and changed the learning tests' time by nothing measurable (SAC and
+# TRPO 208 vs 212 s). Both lowerings give the same bits; tests/test_threefry.py checks ours.
+os.environ.setdefault("PURERL_JAX_THREEFRY", "1")
+
 import jax  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
