@@ -349,6 +349,8 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path | None, restor
                            chunk=args.chunk, on_chunk=on_chunk, on_compiled=progress.start,
                            should_stop=stop.requested, restore=restore, devices=devices,
                            **grid)  # fmt: skip
+        if stop.requested():
+            save(latest)  # the chunk it stopped after, whatever --checkpoint-every says
     except KeyboardInterrupt:  # a second Ctrl-C, or one before the first chunk could end
         progress.close()
         return _interrupted(progress.updates_done, config.num_updates, run_dir)
@@ -378,7 +380,6 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path | None, restor
               f"{run_dir}", file=sys.stderr)  # fmt: skip
         return EXIT_NONFINITE
     if stop.requested():
-        save(latest)  # the chunk it stopped after, whatever --checkpoint-every says
         return _interrupted(updates_done, config.num_updates, run_dir)
     return 0
 
