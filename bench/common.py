@@ -15,8 +15,8 @@ import jax
 RESULTS = Path(__file__).parent / "results"
 
 
-def time_program(fn: Callable, *args: Any, repeats: int = 3) -> tuple[float, float, Any]:
-    """(compile seconds, median run seconds, output) of ``jax.jit(fn)(*args)``."""
+def time_runs(fn: Callable, *args: Any, repeats: int = 3) -> tuple[float, list[float], Any]:
+    """(compile seconds, each call's run seconds, output) of ``jax.jit(fn)(*args)``."""
     start = time.perf_counter()
     compiled = jax.jit(fn).lower(*args).compile()
     compile_s = time.perf_counter() - start
@@ -25,6 +25,12 @@ def time_program(fn: Callable, *args: Any, repeats: int = 3) -> tuple[float, flo
         start = time.perf_counter()
         out = jax.block_until_ready(compiled(*args))
         runs.append(time.perf_counter() - start)
+    return compile_s, runs, out
+
+
+def time_program(fn: Callable, *args: Any, repeats: int = 3) -> tuple[float, float, Any]:
+    """(compile seconds, median run seconds, output) of ``jax.jit(fn)(*args)``."""
+    compile_s, runs, out = time_runs(fn, *args, repeats=repeats)
     return compile_s, statistics.median(runs), out
 
 

@@ -39,6 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).parent))  # bench/common.py, in every worker too
+
 # The shared configuration of each benchmark, in purerl's field names (PureJaxRL's own
 # defaults for CartPole-v1: ppo.py's __main__ and dqn.py's main()).
 SETTINGS: dict[str, dict[str, Any]] = {
@@ -69,16 +71,9 @@ COLUMNS = [
 
 
 def _timed(build, keys, repeats: int) -> dict[str, Any]:
-    import jax
+    from common import time_runs  # imports jax: not at the top, for an SB3-only Python
 
-    start = time.perf_counter()
-    compiled = jax.jit(build).lower(keys).compile()
-    compile_s = time.perf_counter() - start
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = jax.block_until_ready(compiled(keys))
-        runs.append(time.perf_counter() - start)
+    compile_s, runs, out = time_runs(build, keys, repeats=repeats)
     return {"compile_s": compile_s, "run_s": runs, "out": out}
 
 
@@ -107,8 +102,6 @@ def settings(algo: str, timesteps: int | None = None) -> dict[str, Any]:
 def worker_purerl(algo: str, s: dict, seeds: int, repeats: int) -> dict[str, Any]:
     import jax
     import numpy as np
-
-    sys.path.insert(0, str(Path(__file__).parent))
     from common import environment_only
 
     from purerl.algos import dqn, ppo
@@ -350,7 +343,6 @@ def main(argv=None) -> None:
     if min(args.seeds) < 1 or args.rounds < 1 or args.repeats < 1:
         parser.error("--seeds, --rounds and --repeats must be at least 1")
 
-    sys.path.insert(0, str(Path(__file__).parent))
     from common import report
 
     rows = []
