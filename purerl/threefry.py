@@ -60,7 +60,12 @@ def install() -> None:
         _installed = True
 
 
+def disabled() -> bool:
+    """True when the environment asks to keep JAX's own lowering (``PURERL_JAX_THREEFRY=1``)."""
+    return os.environ.get("PURERL_JAX_THREEFRY", "") in ("1", "true", "yes")
+
+
 def install_unless_disabled() -> None:
-    """``install()`` unless ``PURERL_JAX_THREEFRY=1`` asks to keep JAX's own lowering."""
-    if os.environ.get("PURERL_JAX_THREEFRY", "") not in ("1", "true", "yes"):
+    """``install()`` unless ``disabled()``."""
+    if not disabled():
         install()
