@@ -288,6 +288,28 @@ def require_learning_starts(config: eqx.Module) -> None:
     )
 
 
+def require_annealing_window(
+    config: eqx.Module, field: str, total: int, step: int, unit: str, start: str, end: str
+) -> None:
+    """A linear schedule from ``start`` to ``end`` over the first ``field`` × ``total`` of a
+    run must span at least one ``step`` (an update's environment steps, an episode): a
+    shorter window jumps from its start value to its end value between the first two
+    updates, and the annealing the config asks for never happens (issue #12). Checked on
+    concrete values (every element of a swept one) where start and end differ."""
+    fraction, a, b = (concrete(getattr(config, f)) for f in (field, start, end))
+    if fraction is None or a is None or b is None or np.all(a == b):
+        return
+    shortest = float(np.min(fraction)) * total
+    require(
+        config,
+        field,
+        shortest >= step * (1 - 1e-6),  # float32's rounding of the fraction
+        f"spans {shortest:g} of the run's {total} {unit}, less than one update ({step}): "
+        f"{start} would jump to {end} at once; use at least {step / total:.3g} (or set "
+        f"{start} = {end} for a constant value)",
+    )
+
+
 def require_divides_batch(config: eqx.Module, field: str) -> None:
     """A static count (minibatches) must divide the batch ``num_envs * num_steps``."""
     batch = config.num_envs * config.num_steps

@@ -28,6 +28,14 @@ from purerl.algos import dqn, ppo, sac, tabular
         (dqn, dict(env_id="Catch-bsuite"), "env_id must have flat observations"),
         (ppo, dict(total_timesteps=10**12), "total_timesteps must be at most 2**31 - 1"),
         (dqn, dict(buffer_size=2**31), "buffer_size must be at most 2**31 - 1"),
+        # an annealing window shorter than one update: ε would jump from start to end
+        (dqn, dict(exploration_fraction=1e-5), "exploration_fraction spans 5 of the run's"),
+        (
+            dqn,
+            dict(exploration_fraction=[0.5, 1e-5]),  # each swept value
+            "exploration_fraction spans 5 of the run's 500000 environment steps",
+        ),
+        (tabular, dict(num_episodes=4, epsilon_decay=0.2), "epsilon_decay spans 0.8 of"),
     ],
 )
 def test_a_bad_field_is_refused_at_construction_naming_it(module, overrides, message):
@@ -50,3 +58,12 @@ def test_a_batched_hyperparameter_given_to_one_run_is_refused_saying_how_to_swee
         jax.jit(ppo.train)(config, jax.random.key(0))
     with pytest.raises(ValueError, match="gamma has shape"):
         loop.start(loop.of_module(ppo), config, jax.random.key(0))
+
+
+def test_an_annealing_window_of_one_update_or_a_constant_schedule_is_accepted():
+    """The rule refuses only a schedule that would jump: a window of one whole update (10
+    environment steps of DQN's default 10 environments), a start equal to its end, or a
+    prediction method (no ε) pass."""
+    assert dqn.Config(exploration_fraction=10 / 500_000).steps_per_update == 10
+    dqn.Config(exploration_fraction=1e-6, epsilon_start=0.05, epsilon_end=0.05)
+    tabular.Config(method="td0", num_episodes=4, epsilon_decay=0.2)

@@ -2,8 +2,11 @@
 ``purerl train`` command line, is either accepted or refused with the documented
 ``ValueError`` / one-line usage error — never a ``TypeError``, an XLA error or a traceback.
 
-Only construction and command-line planning are fuzzed (no training: compiling each case
-would cost seconds); what a valid config then does is the contract and learning tests'."""
+Here construction and command-line planning are fuzzed (compiling each case would cost
+seconds). Training is fuzzed where no compile is needed: ``tests/algos/test_contract.py``
+draws every hyperparameter (traced values) of every algorithm through its compiled
+contract program and checks that the run's metrics are finite or that ``nonfinite_at``
+says where they stopped being so."""
 
 import dataclasses
 

@@ -119,6 +119,10 @@ class Config(eqx.Module):
             f"must be a multiple of num_envs * num_steps = {self.steps_per_update}",
         )
         cfg.require_learning_starts(self)
+        cfg.require_annealing_window(
+            self, "exploration_fraction", self.total_timesteps, self.steps_per_update,
+            "environment steps", "epsilon_start", "epsilon_end",
+        )  # fmt: skip
 
     steps_per_update = cfg.steps_per_update_property
     num_updates = cfg.num_updates_property

@@ -99,6 +99,11 @@ class Config(eqx.Module):
             self.env_id in BUILDERS,
             f"must be a finite-MDP environment, one of {tuple(BUILDERS)}",
         )
+        if self.control:
+            cfg.require_annealing_window(
+                self, "epsilon_decay", self.num_episodes, 1, "episodes", "epsilon_start",
+                "epsilon_end",
+            )  # fmt: skip
         if self.policy is not None:
             mdp = make_env(self).mdp
             pi = np.asarray(self.policy) if isinstance(self.policy, tuple) else np.zeros(0)

@@ -101,6 +101,7 @@ CASES = [
             (dict(lr=0.0), "lr"),
             (dict(method="td0", policy=[[0.5, 0.5]]), "policy"),
             (dict(lambda_=1.5), "lambda_"),
+            (dict(epsilon_decay=0.1), "epsilon_decay"),  # 0.6 of 6 episodes: no annealing
         ],
     ),
     AlgoCase(
@@ -123,6 +124,7 @@ CASES = [
             (dict(epsilon_end=1.5), "epsilon_end"),
             (dict(n_step=0), "n_step"),
             (dict(total_timesteps=15), "learning_starts"),  # 14 steps < 16: never learns
+            (dict(exploration_fraction=0.01), "exploration_fraction"),  # 0.64 steps < 2
         ],
     ),
     AlgoCase(

@@ -11,11 +11,15 @@ parametrizes ``case`` and ``invalid`` with them): this module holds the tests an
 environment algorithms' cases; ``test_contract_lm.py`` runs the same tests on the
 language-model algorithms."""
 
+import dataclasses
+
 import jax
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from purerl.config import sweep_axes
+from purerl.config import Range, sweep_axes
 from tests.algos.cases import ENV_CASES
 from tests.xla import bitwise_jit
 
@@ -116,3 +120,46 @@ def test_invalid_config_raises_value_error_naming_the_field(invalid):
     case, overrides, field = invalid
     with pytest.raises(ValueError, match=rf"\b{field}\b"):
         case.module.Config(**{**case.small, **overrides})
+
+
+def _values(rule: Range):
+    """Float32 values a hyperparameter may take, its bounds included (±1e30 standing for
+    "unbounded"; +inf where the range allows it)."""
+    low = float(np.float32(-1e30 if rule.low is None else rule.low))
+    high = float(np.float32(1e30 if rule.high is None else rule.high))
+    inside = st.floats(
+        low, high, exclude_min=rule.low_open, exclude_max=rule.high_open, width=32,
+        allow_infinity=False,
+    )  # fmt: skip
+    return st.one_of(inside, st.just(np.inf)) if rule.allow_inf else inside
+
+
+@given(data=st.data())
+def test_fuzzed_hyperparameters_train_to_finite_metrics_or_report_where_they_failed(
+    case, jitted, data
+):
+    """Fuzz that trains (issue #12): every hyperparameter drawn from its whole range at once
+    (extremes included: lr = 1e30, γ = 1, τ at its open bound), and sometimes one of them
+    drawn from any float. The config is refused with a ``ValueError`` naming a field, or
+    the compiled contract program (hyperparameters are traced: no new compile) trains it,
+    and every float metric is finite at every update before the one ``nonfinite_at``
+    reports — a run that blew up says so, and from where."""
+    fields = [f for f in dataclasses.fields(case.module.Config) if "range" in f.metadata]
+    values = {f.name: data.draw(_values(f.metadata["range"]), label=f.name) for f in fields}
+    wild = data.draw(st.sampled_from([None, *values]), label="drawn from any float")
+    if wild is not None:
+        values[wild] = data.draw(st.floats(width=32), label=wild)
+    try:
+        config = case.module.Config(**{**case.small, **values})
+    except ValueError as e:
+        assert any(f.name in str(e) for f in dataclasses.fields(case.module.Config)), str(e)
+        return
+    metrics = jitted(config, jax.random.key(1))[1]
+    first = np.asarray(metrics["nonfinite_at"])
+    n = config.num_updates
+    stop = n if first[-1] < 0 else int(first[-1])
+    np.testing.assert_array_equal(first, np.where(np.arange(n) < stop, -1, stop))
+    for name, m in metrics.items():
+        m = np.asarray(m)
+        if np.issubdtype(m.dtype, np.floating):
+            assert np.all(np.isfinite(m[:stop])), (name, m, values)
