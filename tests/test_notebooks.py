@@ -12,7 +12,7 @@ from tests.xla import optimized_flags
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 # Notebooks that read PURERL_NOTEBOOK_QUICK and run a reduced version here: their few
 # updates are compile-bound, so their kernel keeps the suite's build (tests.xla.SUITE_FLAGS).
-QUICK = {"llm_rl"}
+QUICK = {"llm_rl", "compose"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
