@@ -32,6 +32,9 @@ def test_penalized_trpo_raises_the_penalty_while_kl_exceeds_the_target():
 
 @pytest.mark.slow
 def test_trpo_balances_cartpole_in_500k_steps():
+    """Mean final return of 4 seeds ≥ 450. On 16 other seeds (``split(key(1), 8)`` and
+    ``split(key(2), 8)``, groups of 4) the means were 479.8, 456.8, 471.3 and 489.2; a
+    change of float rounding alone (an ``x @ Wᵀ`` layer layout) gave 411.5 on these."""
     assert final_returns(trpo, trpo.Config(), name="TRPO").mean() >= 450.0
 
 
