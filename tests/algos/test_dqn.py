@@ -95,7 +95,7 @@ def test_dqn_solves_cartpole_in_500k_steps():
 
 def test_double_dueling_prioritized_dqn_solves_cartpole_in_500k_steps():
     """Threshold (issue #4): mean final return of 4 seeds ≥ 475. Not met with margin: the
-    same settings on seeds 8 others (``jax.random.split(key(1), 8)``, in groups of 4) gave
+    same settings on 8 other seeds (``jax.random.split(key(1), 8)``, in groups of 4) gave
     means 480.9 and 451.5 (one seed at 312), and a change of float rounding alone (an
     ``x @ Wᵀ`` layer layout) 427.9 on these seeds — a late collapse of single seeds. A
     speed change that is not bitwise needs these settings made robust first."""
