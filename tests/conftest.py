@@ -57,26 +57,21 @@ settings.register_profile(
 settings.load_profile("purerl")
 
 
-# The longest modules first (worker-seconds on a fresh clone, 2026-11-23, a slow day: the
-# suite took 2,290 worker-s). pytest-xdist's --dist loadscope hands modules to workers in
-# collection order; a long one handed out last (the notebooks sort late) kept one worker
-# busy ~1 min after the other had finished.
+# The longest modules first (worker-seconds on a fresh clone, 2026-11-23). pytest-xdist's
+# --dist loadscope hands modules to workers in collection order; a long one handed out
+# last (the notebooks sort late) kept one worker busy ~1 min after the other had finished.
 LONGEST_FIRST = (
-    "tests/algos/test_contract.py",  # 348 s
-    "tests/algos/test_contract_lm.py",  # 201 s
-    "tests/test_notebooks.py",  # 240 s; ~200 with the compose notebook's quick run
-    "tests/algos/test_dqn.py",  # 185 s
-    "tests/algos/test_td3_ddpg_learning.py",  # 152 s
-    "tests/algos/test_sac_learning.py",  # 145 s
-    "tests/algos/test_trpo.py",  # 111 s
-    "tests/algos/test_ppo_learning.py",  # 99 s
-    "tests/algos/test_rlhf_ppo.py",  # 80 s
-    "tests/experiment/test_cli.py",  # 68 s
-    "tests/algos/test_grpo.py",  # 59 s
-    "tests/experiment/test_distributed.py",  # 53 s
-    "tests/algos/test_tabular.py",  # 47 s
-    "tests/algos/test_pg.py",  # 45 s
-    "tests/experiment/test_checkpoint.py",  # 44 s
+    "tests/algos/test_contract.py",  # 225 s
+    "tests/test_notebooks.py",  # 174 s
+    "tests/algos/test_contract_lm.py",  # 145 s
+    "tests/algos/test_dqn.py",  # 142 s
+    "tests/algos/test_sac_learning.py",  # 108 s
+    "tests/algos/test_td3_ddpg_learning.py",  # 97 s
+    "tests/algos/test_ppo_learning.py",  # 88 s
+    "tests/algos/test_trpo.py",  # 82 s
+    "tests/algos/test_rlhf_ppo.py",  # 71 s
+    "tests/algos/test_grpo.py",  # 38 s
+    "tests/algos/test_tabular.py",  # 37 s
 )
 
 
