@@ -297,8 +297,11 @@ def require_annealing_window(
     updates, and the annealing the config asks for never happens (issue #12). Checked on
     concrete values (every element of a swept one) where start and end differ."""
     fraction, a, b = (concrete(getattr(config, f)) for f in (field, start, end))
-    if fraction is None or a is None or b is None or np.all(a == b):
+    if fraction is None or a is None or b is None:
         return
+    if np.shape(a) == np.shape(b) or np.ndim(a) == 0 or np.ndim(b) == 0:
+        if np.all(a == b):
+            return
     shortest = float(np.min(fraction)) * total
     require(
         config,
