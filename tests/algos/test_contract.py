@@ -1,5 +1,7 @@
 """The contract every algorithm keeps (DESIGN.md, "Tests"): one compiled program, vmap over
-keys equals a loop, batched hyperparameters in one program, determinism, clear errors.
+keys equals a loop, batched hyperparameters in one program, determinism, clear errors —
+and, through the same compiled program, fuzzed hyperparameters that train to finite
+metrics or report where they stopped being finite (DESIGN.md's fuzz tests, issue #12).
 
 Built at LLVM -O0 with XLA:CPU's fusion emitters (``tests.xla.BITWISE``; the rest of the
 suite uses the faster-compiling elemental emitters, with which two programs can round the
