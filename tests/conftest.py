@@ -43,6 +43,10 @@ os.environ.setdefault("PURERL_JAX_THREEFRY", "1")
 import jax  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
+# Imported here so that its XLA flag (purerl.xla_flags) is set before any test starts JAX's
+# backend: the suite builds programs as users' are built.
+import purerl  # noqa: E402, F401
+
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
 # 30 examples per property (was 40; the suite had to fit 15 minutes with the language-model
