@@ -37,6 +37,12 @@ def clipped_adam(
     )
 
 
+def linear_schedule(start: jax.Array, end: jax.Array, t: jax.Array, duration) -> jax.Array:
+    """start + clip(t / duration, 0, 1) · (end − start): ``start`` at t = 0, ``end`` from
+    t = ``duration`` on (ε of ε-greedy exploration, β of prioritized replay)."""
+    return start + jnp.clip(t / duration, 0.0, 1.0) * (end - start)
+
+
 class Learner(NamedTuple):
     """A model (any pytree; an equinox module's non-array fields are left alone) and its
     optimizer state: the carry of a sequence of gradient steps."""

@@ -167,14 +167,10 @@ def _optimizer(config: Config) -> optax.GradientTransformation:
     return optim.clipped_adam(config.lr, config.max_grad_norm, total if config.anneal_lr else None)
 
 
-def _fraction(config: Config, env_steps: jax.Array, fraction) -> jax.Array:
-    return jnp.clip(env_steps / (fraction * config.total_timesteps), 0.0, 1.0)
-
-
 def epsilon(config: Config, env_steps: jax.Array) -> jax.Array:
     """The linear ε schedule after ``env_steps`` environment steps."""
-    frac = _fraction(config, env_steps, config.exploration_fraction)
-    return config.epsilon_start + frac * (config.epsilon_end - config.epsilon_start)
+    window = config.exploration_fraction * config.total_timesteps
+    return optim.linear_schedule(config.epsilon_start, config.epsilon_end, env_steps, window)
 
 
 def init(config: Config, key: jax.Array) -> State:
@@ -304,8 +300,7 @@ def _learn(config: Config, state: State, replay, env_steps, key):
     grad_fn = eqx.filter_value_and_grad(
         lambda m, b, w: _loss(config, m, state.target, b, w), has_aux=True
     )
-    beta_start = config.per_beta_start
-    beta = beta_start + _fraction(config, env_steps, 1.0) * (1.0 - beta_start)
+    beta = optim.linear_schedule(config.per_beta_start, 1.0, env_steps, config.total_timesteps)
 
     def gradient_step(c: _Learning, k):
         if config.prioritized:

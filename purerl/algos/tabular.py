@@ -41,7 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from purerl import config as cfg
-from purerl import envs, loop, rollout
+from purerl import envs, loop, optim, rollout
 from purerl.envs import episode_stats
 from purerl.envs.tabular import BUILDERS
 from purerl.kernels import returns, value
@@ -169,8 +169,8 @@ def make_env(config: Config) -> envs.Environment:
 
 
 def _epsilon(config: Config, episode: jax.Array) -> jax.Array:
-    frac = jnp.clip(episode / (config.epsilon_decay * config.num_episodes), 0.0, 1.0)
-    return config.epsilon_start + frac * (config.epsilon_end - config.epsilon_start)
+    window = config.epsilon_decay * config.num_episodes
+    return optim.linear_schedule(config.epsilon_start, config.epsilon_end, episode, window)
 
 
 def _lr(config: Config, episode: jax.Array) -> jax.Array:
