@@ -10,9 +10,10 @@ buffer and the new item, and then keeps **two copies of the whole buffer per upd
 go. Measured side by side (``bench/copy_insertion.py``, 4 seeds, one core, two runs):
 DDPG, TD3 and SAC on Pendulum (a 100k-item buffer) run 2.1-3.5x faster; SAC on brax
 inverted_pendulum (4 environments, no such copies) 0.95x, PPO and DQN on CartPole
-0.90-1.06x (noise). Compile times are unchanged. The metrics came out bit for bit the same in every case but one: a TD3 seed
-whose metrics differed in the last bit after ~150 gradient steps and then drifted apart,
-as under any change of rounding (XLA may round a sum differently when its buffers move).
+0.90-1.06x (noise). Compile times are unchanged. The metrics came out bit for bit the
+same in every case but one: a TD3 seed whose metrics differed in the last bit after ~150
+gradient steps and then drifted apart, as under any change of rounding (XLA may round a
+sum differently when its buffers move).
 
 XLA reads ``XLA_FLAGS`` once, when JAX starts its first backend. ``install()`` adds the
 flag to ``XLA_FLAGS`` unless the variable names it already (set it to ``false`` there to
