@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from purerl.xla_flags import FLAG  # noqa: E402  (importing purerl starts no JAX backend)
 
 PENDULUM = dict(env_id="Pendulum-v1", total_timesteps=5_000, learning_starts=1_000,
                 hidden_sizes=(64, 64), batch_size=64)  # fmt: skip
@@ -40,7 +41,6 @@ CASES = {
     "ppo": ("ppo", dict(env_id="CartPole-v1", total_timesteps=200_000)),
     "dqn": ("dqn", dict(env_id="CartPole-v1", total_timesteps=100_000)),
 }
-FLAG = "--xla_cpu_copy_insertion_use_region_analysis"
 
 
 def child(case: str, seeds: int, repeats: int) -> None:
@@ -65,7 +65,9 @@ def child(case: str, seeds: int, repeats: int) -> None:
 
 
 def measure(case: str, region: bool, seeds: int, repeats: int) -> dict:
-    env = {**os.environ, "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {FLAG}={region}"}
+    # import purerl set FLAG=true in this process's XLA_FLAGS: the child gets the other flags
+    others = [f for f in os.environ.get("XLA_FLAGS", "").split() if f.split("=")[0] != FLAG]
+    env = {**os.environ, "XLA_FLAGS": " ".join([*others, f"{FLAG}={str(region).lower()}"])}
     argv = [sys.executable, __file__, "--child", case, "--seeds", str(seeds),
             "--repeats", str(repeats)]  # fmt: skip
     out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
