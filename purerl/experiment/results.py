@@ -40,8 +40,8 @@ def check_writable(out: Path) -> None:
     """Raise ``OSError`` unless a file can be created under ``out`` (created if missing)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=out):
-        pass
+    with tempfile.NamedTemporaryFile(dir=out, prefix=".purerl-write-check."):
+        pass  # a dot name: a listing of ``out`` taken meanwhile shows run directories only
 
 
 def _umask() -> int:

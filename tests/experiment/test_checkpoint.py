@@ -66,7 +66,7 @@ def test_kill_9_at_random_moments_then_resume_is_bitwise_equal(finished, tmp_pat
     for _ in range(2):
         deadline = time.time() + 120
         while run_dir is None and time.time() < deadline:
-            run_dir = next(iter(tmp_path.iterdir()), None)
+            run_dir = next((p for p in tmp_path.iterdir() if p.is_dir()), None)
             time.sleep(0.01)
         ckpt = run_dir / checkpoint.FILE
         _wait_for(ckpt, proc, newer_than=ckpt.stat().st_mtime if ckpt.exists() else 0.0)
