@@ -22,12 +22,11 @@ optimized_jit = functools.partial(jax.jit, compiler_options=OPTIMIZED)
 # core. But with them the same computation in two programs can round differently: the
 # contract's evaluation on vs off differed in the last bits (PPO, DQN, REINFORCE, TRPO,
 # SAC), and DQN's and REINFORCE's vmap-vs-loop drifted past the tolerance. So the contract
-# tests build with ``BITWISE``: the fusion emitters, still at LLVM -O0. (The chunked-scan,
-# resume and sharding comparisons of tests/experiment hold bit for bit on either.)
+# cases that need it build with ``BITWISE``: the fusion emitters, still at LLVM -O0 (see
+# ``AlgoCase.fusion_emitters``). (The chunked-scan, resume and sharding comparisons of
+# tests/experiment hold bit for bit on either.)
 SUITE_FLAGS = ("--xla_backend_optimization_level=0", "--xla_cpu_use_fusion_emitters=false")
 BITWISE = {"xla_cpu_use_fusion_emitters": True}
-
-bitwise_jit = functools.partial(jax.jit, compiler_options=BITWISE)
 
 
 def _flags_beyond_the_suite() -> list[str]:
