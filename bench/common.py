@@ -34,24 +34,15 @@ def time_program(fn: Callable, *args: Any, repeats: int = 3) -> tuple[float, flo
     return compile_s, statistics.median(runs), out
 
 
-def random_policy(env: Any) -> Callable:
-    """Uniformly random actions (a ``rollout.Policy``)."""
-    from purerl import envs, offpolicy
-
-    if envs.is_discrete(env):
-        return lambda obs, key: (jax.random.randint(key, (), 0, env.action_space.n), {})
-    return lambda obs, key: (offpolicy.uniform_action(env, key), {})
-
-
 def environment_only(config: Any, keys: jax.Array, repeats: int) -> float:
     """The physical limit of a run's throughput: env steps/s of its environments alone —
     the same ``num_envs`` per seed, ``num_steps`` per update and number of updates, with
     random actions, automatic resets and episode statistics (``rollout.collect``), in one
     ``lax.scan``, seeds vmapped; no network and no learning."""
-    from purerl import envs, rollout
+    from purerl import envs, offpolicy, rollout
 
     env = envs.from_config(config)
-    act = random_policy(env)
+    act = offpolicy.random_policy(env)
 
     def run(key):
         k_reset, k_steps = jax.random.split(key)

@@ -168,6 +168,9 @@ def purejaxrl_config(algo: str, s: dict) -> dict[str, Any]:
             "MAX_GRAD_NORM": s["max_grad_norm"], "ACTIVATION": s["activation"],
             "ENV_NAME": s["env_id"], "ANNEAL_LR": s["anneal_lr"], "DEBUG": False,
         }  # fmt: skip
+    if s["gradient_steps"] != 1:  # its DQN takes one gradient step per TRAINING_INTERVAL
+        raise ValueError(f"PureJaxRL's DQN has no gradient_steps={s['gradient_steps']}: one "
+                         "gradient step per TRAINING_INTERVAL environment steps")  # fmt: skip
     return {
         "NUM_ENVS": s["num_envs"], "BUFFER_SIZE": s["buffer_size"],
         "BUFFER_BATCH_SIZE": s["batch_size"], "TOTAL_TIMESTEPS": s["total_timesteps"],
@@ -175,7 +178,7 @@ def purejaxrl_config(algo: str, s: dict) -> dict[str, Any]:
         "EPSILON_ANNEAL_TIME": s["exploration_fraction"] * s["total_timesteps"],
         "TARGET_UPDATE_INTERVAL": s["target_update_interval"], "LR": s["lr"],
         "LEARNING_STARTS": s["learning_starts"],
-        "TRAINING_INTERVAL": s["num_envs"] * s["num_steps"] // s["gradient_steps"],
+        "TRAINING_INTERVAL": s["num_envs"] * s["num_steps"],
         "LR_LINEAR_DECAY": s["anneal_lr"], "GAMMA": s["gamma"], "TAU": s["tau"],
         "ENV_NAME": s["env_id"],
     }  # fmt: skip

@@ -228,6 +228,8 @@ def _plan(args: argparse.Namespace) -> _Plan:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import jax
+
     from purerl.experiment import distributed, results
 
     plan = _plan(args)
@@ -241,15 +243,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     record = {"algo": args.algo, "config": results.config_to_json(plan.config),
               "seeds": args.seeds, "seed": args.seed, "grid": plan.grid, "points": plan.points,
               "argv": args.argv, "devices": len(plan.devices),
-              "processes": _process_count()}  # fmt: skip
+              "processes": jax.process_count()}  # fmt: skip
     results.write_json(run_dir / "config.json", record)
     return _execute(args, plan, run_dir)
-
-
-def _process_count() -> int:
-    import jax
-
-    return jax.process_count()
 
 
 def _devices(args: argparse.Namespace) -> list:

@@ -107,6 +107,18 @@ def uniform_action(env: envs.Environment, key: jax.Array) -> jax.Array:
     return jax.random.uniform(key, env.action_space.shape, minval=low, maxval=high)
 
 
+def random_action(env: envs.Environment, key: jax.Array) -> jax.Array:
+    """An action drawn uniformly from the environment's action space, discrete or a box."""
+    if envs.is_discrete(env):
+        return jax.random.randint(key, (), 0, env.action_space.n)
+    return uniform_action(env, key)
+
+
+def random_policy(env: envs.Environment) -> rollout.Policy:
+    """Uniformly random actions (``random_action``) as a ``rollout.Policy``."""
+    return lambda obs, key: (random_action(env, key), {})
+
+
 def exploring(
     config, env: envs.Environment, act: rollout.Policy, env_steps: jax.Array
 ) -> rollout.Policy:

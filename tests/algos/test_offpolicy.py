@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from purerl import offpolicy, rollout
+from purerl import envs, offpolicy, rollout
 from purerl.algos import ddpg, sac, td3
 from purerl.nets import ensemble_values
 
@@ -105,3 +105,22 @@ def test_ddpg_is_td3_with_one_critic_no_smoothing_and_no_delay():
     assert isinstance(config, td3.Config)
     assert (config.num_critics, config.policy_delay, float(config.target_noise)) == (1, 1, 0.0)
     assert ddpg.train is td3.train
+
+
+@pytest.mark.parametrize("env_id", ["Pendulum-v1", "CartPole-v1"])
+def test_random_actions_cover_the_action_space_and_stay_inside_it(env_id):
+    env = envs.make(env_id)
+    actions = np.asarray(
+        jax.vmap(lambda k: offpolicy.random_action(env, k))(
+            jax.random.split(jax.random.key(0), 512)
+        )
+    )
+    if envs.is_discrete(env):
+        assert actions.dtype == np.int32
+        np.testing.assert_array_equal(np.unique(actions), np.arange(env.action_space.n))
+        return
+    low, high = (np.asarray(b) for b in offpolicy.action_box(env))
+    assert actions.shape == (512, *env.action_space.shape)
+    assert np.all(actions >= low) and np.all(actions <= high)
+    assert np.all(actions.min(0) < low + 0.1 * (high - low))  # spread over the whole box
+    assert np.all(actions.max(0) > high - 0.1 * (high - low))

@@ -2,13 +2,15 @@
 shapes and dtypes, terminated and truncated never both, truncation exactly at the limit,
 automatic reset with ``final_obs``; and per-dimension ``Box`` bounds through the collector."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from purerl import envs, rollout
-from purerl.envs.interface import Discrete, box
+from purerl import envs, offpolicy, rollout
+from purerl.envs.interface import box
 
 LIMIT = 7
 # (id, constructor options giving a short time limit): one per backend prefix.
@@ -26,12 +28,6 @@ def test_every_backend_has_a_case_and_its_ids_are_registered():
         assert env_id in envs.registered()
 
 
-def random_action(env, key):
-    if isinstance(env.action_space, Discrete):
-        return jax.random.randint(key, (), 0, env.action_space.n)
-    return jax.random.uniform(key, env.action_space.shape, minval=-1.0, maxval=1.0)
-
-
 @pytest.fixture(scope="module", params=list(PER_BACKEND.values()), ids=list(PER_BACKEND))
 def steps(request):
     """Reset, then ``STEPS`` steps of a random policy in ``NUM_ENVS`` environments, through
@@ -46,7 +42,8 @@ def steps(request):
         def step(carry, k):
             obs, state = carry
             k_act, k_env = jax.random.split(k)
-            action = jax.vmap(lambda k: random_action(env, k))(jax.random.split(k_act, NUM_ENVS))
+            act = functools.partial(offpolicy.random_action, env)
+            action = jax.vmap(act)(jax.random.split(k_act, NUM_ENVS))
             out = envs.step_batch(env, jax.random.split(k_env, NUM_ENVS), state, action)
             nobs, state, reward, term, trunc, info = out
             return (nobs, state), (obs, nobs, reward, term, trunc, info["final_obs"])
