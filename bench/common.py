@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import time
@@ -52,8 +53,10 @@ def environment_only(config: Any, keys: jax.Array, repeats: int) -> float:
             traj, carry = rollout.collect(env, act, carry, k, config.num_steps)
             return carry, traj.reward.sum()
 
-        _, rewards = jax.lax.scan(update, carry, jax.random.split(k_steps, config.num_updates))
-        return rewards.sum()
+        carry, rewards = jax.lax.scan(update, carry, jax.random.split(k_steps, config.num_updates))
+        # The final carry too: where the reward is constant (CartPole, brax's inverted
+        # pendulum: 1 per step), XLA would otherwise drop the physics as dead code.
+        return carry, rewards.sum()
 
     _, run_s, _ = time_program(jax.vmap(run), keys, repeats=repeats)
     return keys.shape[0] * config.num_updates * config.steps_per_update / run_s
@@ -99,6 +102,8 @@ def machine() -> dict[str, Any]:
         "devices": len(jax.devices()),
         "processor": platform.processor() or platform.machine(),
         "python": platform.python_version(),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),  # with what ``import purerl`` adds
+        "date": time.strftime("%Y-%m-%d"),
     }
 
 
