@@ -305,11 +305,16 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path | None, restor
 
     config, points, grid, devices = plan.config, plan.points, plan.grid, plan.devices
     checkpoints = jax.process_count() == 1
+    stop = _StopOnInterrupt()
     if run_dir is None:
-        result = sweep(plan.algo, config, seeds=args.seeds, key=jax.random.key(args.seed),
-                       chunk=args.chunk, devices=devices, **grid)  # fmt: skip
-        failed = results.first_nonfinite(result.metrics, points) is not None
-        return EXIT_NONFINITE if failed else 0
+        with stop:
+            result = sweep(plan.algo, config, seeds=args.seeds, key=jax.random.key(args.seed),
+                           chunk=args.chunk, devices=devices, should_stop=stop.poll,
+                           **grid)  # fmt: skip
+        if results.first_nonfinite(result.metrics, points) is not None:
+            return EXIT_NONFINITE
+        stopped = stop.stopped and result.metrics["nonfinite_at"].shape[-1] < config.num_updates
+        return EXIT_INTERRUPTED if stopped else 0
     print(f"{args.algo} on {config.env_id}: {len(points)} grid point(s) × {args.seeds} seed(s) "
           f"= {len(points) * args.seeds} runs in one program over {len(devices)} "
           f"{devices[0].platform} device(s) → {run_dir}")  # fmt: skip
@@ -321,7 +326,7 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path | None, restor
 
     progress = _Progress(config, len(points) * args.seeds, enabled=not args.no_progress)
     shape = (len(points), args.seeds)
-    start, stop = time.perf_counter(), _StopOnInterrupt()
+    start = time.perf_counter()
     chunks, latest, saved = 0, None, 0  # chunks so far, the newest, updates checkpointed
 
     def save(chunk):
@@ -343,9 +348,9 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path | None, restor
         with stop:
             result = sweep(plan.algo, config, seeds=args.seeds, key=jax.random.key(args.seed),
                            chunk=args.chunk, on_chunk=on_chunk, on_compiled=progress.start,
-                           should_stop=stop.requested, restore=restore, devices=devices,
+                           should_stop=stop.poll, restore=restore, devices=devices,
                            **grid)  # fmt: skip
-        if stop.requested():
+        if stop.stopped:
             save(latest)  # the chunk it stopped after, whatever --checkpoint-every says
     except KeyboardInterrupt:  # a second Ctrl-C, or one before the first chunk could end
         progress.close()
@@ -375,26 +380,35 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path | None, restor
               f"{updates_done} of {config.num_updates} updates, results so far in "
               f"{run_dir}", file=sys.stderr)  # fmt: skip
         return EXIT_NONFINITE
-    if stop.requested():
+    if stop.stopped and updates_done < config.num_updates:
         return _interrupted(updates_done, config.num_updates, run_dir)
     return 0
 
 
 def _interrupted(kept: int, total: int, run_dir: Path) -> int:
-    print(f"interrupted: {kept} of {total} updates per run kept in {run_dir}; continue with "
-          f"`purerl resume {run_dir}`", file=sys.stderr)  # fmt: skip
+    import jax
+
+    then = (f"continue with `purerl resume {run_dir}`" if jax.process_count() == 1 else
+            "a multi-process run cannot be resumed")  # fmt: skip
+    print(f"interrupted: {kept} of {total} updates per run kept in {run_dir}; {then}",
+          file=sys.stderr)  # fmt: skip
     return EXIT_INTERRUPTED
 
 
 class _StopOnInterrupt:
     """Within ``with``: the first Ctrl-C asks the runner to stop at the end of the chunk it
-    is computing (which is then kept); a second one interrupts at once, as usual."""
+    is computing (which is then kept); a second one interrupts at once, as usual. In a
+    multi-process run every process stops after the same chunk, once any was asked to."""
 
     def __init__(self):
-        self._requested, self._previous = False, None
+        self._requested, self._previous, self.stopped = False, None, False
 
-    def requested(self) -> bool:
-        return self._requested
+    def poll(self) -> bool:
+        """The runner's ``should_stop``, asked after every chunk (by every process alike)."""
+        from purerl.experiment import distributed
+
+        self.stopped = distributed.any_process(self._requested)
+        return self.stopped
 
     def _handle(self, signum, frame):
         self._requested = True

@@ -8,6 +8,10 @@ are then sharded over every device of every process (``sharding.py``): each proc
 computes its share, the metrics are gathered after every chunk, and process 0 alone writes
 the run directory. CPU processes exchange data with gloo collectives.
 
+A Ctrl-C stops every process after the same chunk, whichever processes it reached (a
+cluster's launcher may deliver it to process 0 alone): after every chunk the processes
+agree, with one collective, whether any was asked to stop (``any_process``).
+
 A multi-process run writes no checkpoint (its state lives on every process, and gathering
 a replay buffer after every chunk would cost more than the chunk), so it cannot be resumed.
 """
@@ -78,3 +82,16 @@ def is_main() -> bool:
     import jax
 
     return jax.process_index() == 0
+
+
+def any_process(flag: bool) -> bool:
+    """Whether ``flag`` is True in any process. A collective: every process must call it
+    at the same point (the runner asks after every chunk); in a single process, ``flag``."""
+    import jax
+
+    if jax.process_count() == 1:
+        return flag
+    import numpy as np
+    from jax.experimental import multihost_utils
+
+    return bool(np.any(multihost_utils.process_allgather(np.int32(flag))))

@@ -2,6 +2,7 @@
 the runs of one sweep sharded over both processes' devices, process 0 writing the results."""
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -80,6 +81,44 @@ def test_two_processes_run_the_sweep_of_one_process_with_as_many_devices(tmp_pat
     assert two["episode_return"].shape == (2, 3, 6)
     for name in single:
         np.testing.assert_allclose(two[name], single[name], rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_ctrl_c_on_process_0_alone_stops_both_after_the_same_chunk(tmp_path):
+    """As a cluster launcher may deliver it: SIGINT to process 0 only. Both processes stop
+    after the same chunk (they agree after every chunk) and exit 130; process 0 keeps the
+    chunks done and says that a multi-process run cannot be resumed."""
+    address = f"localhost:{_free_port()}"
+    long_run = ["train", "tabular", "--seeds", "3", "--set", "lr=0.1,0.5", "--set",
+                "num_episodes=1000000", "--chunk", "25", "--no-progress"]  # fmt: skip
+
+    def start(i):
+        argv = [*long_run, "--out", str(tmp_path / f"p{i}"), "--coordinator", address,
+                "--num-processes", "2", "--process-id", str(i)]  # fmt: skip
+        return subprocess.Popen(
+            [sys.executable, "-m", "purerl.cli", *argv], env=with_devices(1),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            # as from a terminal (a suite started in the background ignores SIGINT)
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )  # fmt: skip
+
+    procs = [start(0), start(1)]
+    try:
+        deadline, found = time.time() + 300, []
+        while not found and time.time() < deadline and procs[0].poll() is None:
+            found = list((tmp_path / "p0").glob("*/metrics.npz"))
+            time.sleep(0.2)
+        assert found, procs[0].communicate()[1][-2000:]
+        procs[0].send_signal(signal.SIGINT)
+        ends = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    for p, (_, err) in zip(procs, ends):
+        assert p.returncode == 130 and "Traceback" not in err, err[-2000:]
+    with np.load(found[0]) as m:
+        done = m["episode_return"].shape[-1]
+    assert 25 <= done < 1000000 and done % 25 == 0
+    assert f"{done} of 1000000 updates" in ends[0][1] and "cannot be resumed" in ends[0][1]
 
 
 @pytest.mark.parametrize(
