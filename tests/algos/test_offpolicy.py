@@ -1,5 +1,6 @@
 """DDPG, TD3 and SAC: time-limit truncations bootstrap and terminations do not (one test per
-algorithm), TD3's delayed updates, SAC's fixed and learned temperature, DDPG's defaults."""
+algorithm), TD3's delayed updates, SAC's fixed and learned temperature, DDPG's defaults; the
+uniform random actions that fill the replay buffer before learning starts."""
 
 import jax
 import jax.numpy as jnp
