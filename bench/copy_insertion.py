@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from purerl.xla_flags import FLAG  # noqa: E402  (importing purerl starts no JAX backend)
+from purerl.xla_flags import set_flag  # noqa: E402  (importing purerl starts no JAX backend)
 
 PENDULUM = dict(env_id="Pendulum-v1", total_timesteps=5_000, learning_starts=1_000,
                 hidden_sizes=(64, 64), batch_size=64)  # fmt: skip
@@ -65,9 +65,8 @@ def child(case: str, seeds: int, repeats: int) -> None:
 
 
 def measure(case: str, region: bool, seeds: int, repeats: int) -> dict:
-    # import purerl set FLAG=true in this process's XLA_FLAGS: the child gets the other flags
-    others = [f for f in os.environ.get("XLA_FLAGS", "").split() if f.split("=")[0] != FLAG]
-    env = {**os.environ, "XLA_FLAGS": " ".join([*others, f"{FLAG}={str(region).lower()}"])}
+    # import purerl set FLAG=true in this process's XLA_FLAGS: the child names it once
+    env = {**os.environ, "XLA_FLAGS": set_flag(os.environ.get("XLA_FLAGS", ""), region)}
     argv = [sys.executable, __file__, "--child", case, "--seeds", str(seeds),
             "--repeats", str(repeats)]  # fmt: skip
     out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)

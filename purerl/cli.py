@@ -354,7 +354,7 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path | None, restor
             save(latest)  # the chunk it stopped after, whatever --checkpoint-every says
     except KeyboardInterrupt:  # a second Ctrl-C, or one before the first chunk could end
         progress.close()
-        return _interrupted(progress.updates_done, config.num_updates, run_dir)
+        return _interrupted(progress.updates_done, config.num_updates, run_dir, checkpoints)
     except OSError as e:  # e.g. a full disk: what was written stays
         progress.close()
         print(f"purerl: error: cannot write results to {run_dir}: {e.strerror or e}; the "
@@ -381,14 +381,13 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path | None, restor
               f"{run_dir}", file=sys.stderr)  # fmt: skip
         return EXIT_NONFINITE
     if stop.stopped and updates_done < config.num_updates:
-        return _interrupted(updates_done, config.num_updates, run_dir)
+        return _interrupted(updates_done, config.num_updates, run_dir, checkpoints)
     return 0
 
 
-def _interrupted(kept: int, total: int, run_dir: Path) -> int:
-    import jax
-
-    then = (f"continue with `purerl resume {run_dir}`" if jax.process_count() == 1 else
+def _interrupted(kept: int, total: int, run_dir: Path, resumable: bool) -> int:
+    """``resumable``: the run writes checkpoints (a single process does)."""
+    then = (f"continue with `purerl resume {run_dir}`" if resumable else
             "a multi-process run cannot be resumed")  # fmt: skip
     print(f"interrupted: {kept} of {total} updates per run kept in {run_dir}; {then}",
           file=sys.stderr)  # fmt: skip

@@ -29,12 +29,27 @@ import warnings
 FLAG = "--xla_cpu_copy_insertion_use_region_analysis"
 
 
+def _is_flag(entry: str) -> bool:
+    """Whether one entry of an ``XLA_FLAGS`` value sets ``FLAG`` (to any value)."""
+    return entry.split("=")[0] == FLAG
+
+
+def _others(xla_flags: str) -> list[str]:
+    """The entries of an ``XLA_FLAGS`` value other than ``FLAG``'s."""
+    return [f for f in xla_flags.split() if not _is_flag(f)]
+
+
+def set_flag(xla_flags: str, value: bool) -> str:
+    """``xla_flags`` with ``FLAG`` set to ``value``, whatever it named before."""
+    return " ".join([*_others(xla_flags), f"{FLAG}={str(value).lower()}"])
+
+
 def with_flag(xla_flags: str) -> str:
     """``xla_flags`` (an ``XLA_FLAGS`` value) with ``FLAG=true`` appended, unless it names
     ``FLAG`` already (with any value: the user's choice wins)."""
-    if any(f.split("=")[0] == FLAG for f in xla_flags.split()):
+    if any(_is_flag(f) for f in xla_flags.split()):
         return xla_flags
-    return f"{xla_flags} {FLAG}=true".strip()
+    return set_flag(xla_flags, True)
 
 
 def _cpu_backend_started() -> bool:

@@ -33,6 +33,15 @@ def test_a_value_set_by_the_user_is_kept(others, value, where):
     assert xla_flags.with_flag(flags) == flags
 
 
+@given(OTHER, st.sampled_from(["", "true", "false"]), st.integers(0, 3), st.booleans())
+def test_set_flag_names_the_flag_once_with_the_value_given(others, before, where, value):
+    entries = [*others[:where], *([f"{FLAG}={before}"] if before else []), *others[where:]]
+    assert xla_flags.set_flag(" ".join(entries), value).split() == [
+        *others,
+        f"{FLAG}={str(value).lower()}",
+    ]
+
+
 def test_the_suite_runs_with_the_flag_as_users_do():
     assert f"{FLAG}=true" in os.environ["XLA_FLAGS"].split()
 
