@@ -44,7 +44,11 @@ METHODS = ("natural", "penalized")
 
 class Config(eqx.Module):
     """TRPO hyperparameters. Defaults: Schulman et al. (2015)'s δ = 0.01, 10 CG iterations,
-    damping 0.1, and halving line search; 8 environments × 256 steps per update."""
+    damping 0.1, and halving line search; 8 environments × 256 steps per update; the value
+    network fitted with 10 epochs × 4 minibatches of Adam per update. With 5, CartPole runs
+    reached 500 and then collapsed (32 seeds, 500k steps: final mean 449.1, three below
+    250); with 10, 498.4 on the same seeds (lowest 454.8), and 494.1 on 32 others (one
+    seed at 360.8, the next lowest 456.0)."""
 
     env_id: str = cfg.environment("CartPole-v1")
     env_kwargs: tuple = cfg.env_kwargs_field()
@@ -58,7 +62,7 @@ class Config(eqx.Module):
     fvp_subsample: int = cfg.count(5)  # Fisher-vector products use every k-th sample
     line_search_steps: int = cfg.count(10)
     policy_epochs: int = cfg.count(10)  # "penalized": full-batch Adam steps per update
-    vf_epochs: int = cfg.count(5)
+    vf_epochs: int = cfg.count(10)
     vf_minibatches: int = cfg.count(4, divides_batch=True)
     normalize_obs: bool = cfg.flag(False)
     normalize_advantages: bool = cfg.flag(True)
