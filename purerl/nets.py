@@ -48,22 +48,40 @@ def orthogonal(key: jax.Array, shape: tuple[int, int], gain: float = 1.0) -> jax
     return gain * (q if rows >= cols else q.T)
 
 
-def orthogonal_linear(in_size: int, out_size: int, gain: float, *, key: jax.Array) -> eqx.nn.Linear:
-    """A linear layer with orthogonal weights scaled by ``gain`` and zero bias.
+class Linear(eqx.Module):
+    """y = x Wᵀ + b, with ``eqx.nn.Linear``'s parameters: ``weight`` ``[out, in]``,
+    ``bias`` ``[out]``.
 
-    ``key`` draws the weights. ``eqx.nn.Linear`` needs a key of its own for the random
-    initialization this replaces (weight and bias both): it gets a separate stream,
-    ``fold_in(key, 1)``, so that no key feeds two consumers."""
-    layer = eqx.nn.Linear(in_size, out_size, key=jax.random.fold_in(key, 1))
-    weight = orthogonal(key, (out_size, in_size), gain)
-    layer = eqx.tree_at(lambda lin: lin.weight, layer, weight)
-    return eqx.tree_at(lambda lin: lin.bias, layer, jnp.zeros(out_size, jnp.float32))
+    ``eqx.nn.Linear`` computes W x; under ``vmap`` that product comes out ``[out, B]`` and
+    XLA:CPU adds a transpose to ``[B, out]`` after every layer (and another in its
+    gradient). x Wᵀ keeps the batch the leading axis of every product.
+    """
+
+    weight: jax.Array
+    bias: jax.Array
+
+    @property
+    def in_features(self) -> int:
+        return self.weight.shape[1]
+
+    @property
+    def out_features(self) -> int:
+        return self.weight.shape[0]
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return x @ self.weight.T + self.bias
+
+
+def orthogonal_linear(in_size: int, out_size: int, gain: float, *, key: jax.Array) -> Linear:
+    """A linear layer with orthogonal weights (drawn with ``key``) scaled by ``gain``, and
+    zero bias."""
+    return Linear(orthogonal(key, (out_size, in_size), gain), jnp.zeros(out_size, jnp.float32))
 
 
 class MLP(eqx.Module):
     """x ↦ act(W_k … act(W_1 x)): hidden layers only, output size ``hidden_sizes[-1]``."""
 
-    layers: tuple[eqx.nn.Linear, ...]
+    layers: tuple[Linear, ...]
     activation: Callable[[jax.Array], jax.Array] = eqx.field(static=True)
 
     def __init__(self, in_size: int, hidden_sizes: tuple[int, ...], activation: str, *, key):
@@ -90,7 +108,7 @@ class MLP(eqx.Module):
 class CategoricalHead(eqx.Module):
     """Features ↦ logits ``[n]``."""
 
-    linear: eqx.nn.Linear
+    linear: Linear
 
     def __init__(self, in_size: int, num_actions: int, *, key):
         self.linear = orthogonal_linear(in_size, num_actions, 0.01, key=key)
@@ -102,7 +120,7 @@ class CategoricalHead(eqx.Module):
 class GaussianHead(eqx.Module):
     """Features ↦ (mean ``[D]``, log_std ``[D]``) with a state-independent learned log-std."""
 
-    linear: eqx.nn.Linear
+    linear: Linear
     log_std: jax.Array
 
     def __init__(self, in_size: int, action_dim: int, init_log_std: float = 0.0, *, key):
@@ -123,7 +141,7 @@ class ActorCritic(eqx.Module):
     actor_trunk: MLP
     critic_trunk: MLP | None  # None: the critic shares the actor's trunk
     policy_head: CategoricalHead | GaussianHead
-    value_head: eqx.nn.Linear
+    value_head: Linear
 
     def __init__(
         self,
@@ -165,8 +183,8 @@ class QNetwork(eqx.Module):
     Q = V + A − agg_a A with ``aggregation`` "mean" or "max" (Wang et al., 2016)."""
 
     trunk: MLP
-    head: eqx.nn.Linear  # advantages (dueling) or Q-values
-    value_head: eqx.nn.Linear | None
+    head: Linear  # advantages (dueling) or Q-values
+    value_head: Linear | None
     aggregation: str = eqx.field(static=True)
 
     def __init__(
@@ -204,7 +222,7 @@ class QCritic(eqx.Module):
     """(obs, action) ↦ Q(s, a), a scalar: an MLP on the concatenation."""
 
     trunk: MLP
-    head: eqx.nn.Linear
+    head: Linear
 
     def __init__(
         self,
@@ -239,7 +257,7 @@ class DeterministicActor(eqx.Module):
     half-widths)."""
 
     trunk: MLP
-    head: eqx.nn.Linear
+    head: Linear
     center: tuple[float, ...] = eqx.field(static=True)  # constants, not parameters
     half: tuple[float, ...] = eqx.field(static=True)
 
@@ -264,8 +282,8 @@ class SquashedGaussianActor(eqx.Module):
     LOG_STD_MIN = -5.0
     LOG_STD_MAX = 2.0
     trunk: MLP
-    mean: eqx.nn.Linear
-    log_std: eqx.nn.Linear
+    mean: Linear
+    log_std: Linear
 
     def __init__(self, obs_size: int, action_size: int, hidden_sizes, activation: str, *, key):
         k_trunk, k_mean, k_std = jax.random.split(key, 3)

@@ -1,11 +1,27 @@
-"""Networks: orthogonal initialization and actor-critic shapes."""
+"""Networks: the linear layer, orthogonal initialization and actor-critic shapes."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from purerl.nets import ActorCritic, QNetwork, orthogonal
+from purerl.nets import ActorCritic, Linear, QNetwork, orthogonal, orthogonal_linear
+
+
+def test_linear_computes_what_equinox_linear_computes_with_the_same_parameters():
+    reference = eqx.nn.Linear(5, 3, key=jax.random.key(0))
+    layer = Linear(reference.weight, reference.bias)
+    x = jax.random.normal(jax.random.key(1), (7, 5))
+    np.testing.assert_allclose(jax.vmap(layer)(x), jax.vmap(reference)(x), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(layer(x[0]), reference(x[0]), rtol=1e-5, atol=1e-6)
+    assert (layer.in_features, layer.out_features) == (5, 3)
+
+
+def test_orthogonal_linear_has_the_orthogonal_weights_of_its_key_and_zero_bias():
+    layer = orthogonal_linear(4, 6, 2.0, key=jax.random.key(2))
+    np.testing.assert_array_equal(layer.weight, orthogonal(jax.random.key(2), (6, 4), 2.0))
+    np.testing.assert_array_equal(layer.bias, np.zeros(6))
 
 
 @pytest.mark.parametrize("shape", [(64, 4), (4, 64), (64, 64), (1, 64), (2, 1)])
