@@ -38,5 +38,8 @@ def test_reinforce_with_baseline_balances_cartpole_in_500k_steps():
 
 @pytest.mark.slow
 def test_a2c_balances_cartpole_in_500k_steps():
-    config = pg.Config(psi="gae", num_envs=8)
+    """A2C's usual settings (8 environments × 5 steps, lr 7e-4, advantages not standardized
+    over so small a batch): 64 seeds ended at 500.0. With 16 steps per update and lr 1e-3,
+    32 seeds ended at a mean of 400.7 (nine below 200: oscillations and collapses)."""
+    config = pg.Config(psi="gae", num_envs=8, num_steps=5, lr=7e-4, normalize_advantages=False)
     assert final_returns(pg, config, name="A2C (GAE)").mean() >= 400.0
