@@ -5,9 +5,15 @@ rewards), so that outcome and process supervision can be compared on the same ta
 - ``purerl/Addition-D``: ``"347+85="`` → ``"432"``, operands uniform in [0, 10^D);
 - ``purerl/Reverse-D``: ``"3071="`` → ``"1703"``, a digit string of 1 to D digits.
 
-Tokens: PAD, EOS, the digits, ``+`` and ``=``. A prompt is right-aligned in a fixed width
-(left-padded with PAD, so every prompt ends at the same position and a completion starts
-right after it); an answer is its digits then EOS, left-aligned and padded with PAD.
+Tokens: PAD, EOS, the digits, ``+`` and ``=``. A prompt has a fixed width and ends at the
+same position for every problem, so a completion starts right after it; an answer is its
+digits then EOS, left-aligned and padded with PAD. Addition lays each operand out
+right-aligned in a field of D places (``"347+85="`` with D = 3 is ``3 4 7 + _ 8 5 =``, ``_``
+the PAD that decoding drops), so a position means the same place in every prompt; with
+the operands packed together (``_ 3 4 7 + 8 5 =``) the units of the first operand move
+with the length of the second, and a 2-layer width-64 transformer trained on 32k
+demonstrations plateaued at 88-91% held-out exact match, against 99-100% (one seed of two)
+with the fields. A reversal prompt is the digit string right-aligned.
 
 Each task splits its problems by a fixed rule into a training set and a held-out 10% that
 training never samples, so held-out accuracy measures generalization to unseen problems:
@@ -112,10 +118,13 @@ def _addition(task: Task, key: Array, held_out: bool) -> Problem:
     a_tok, a_keep = _number(a, d)
     b_tok, b_keep = _number(b, d)
     mark = jnp.ones(1, bool)
-    prompt = _compact(
-        jnp.concatenate([a_tok, jnp.array([PLUS]), b_tok, jnp.array([EQUALS])]),
-        jnp.concatenate([a_keep, mark, b_keep, mark]),
-        right=True,
+    prompt = jnp.concatenate(
+        [
+            _compact(a_tok, a_keep, right=True),
+            jnp.array([PLUS]),
+            _compact(b_tok, b_keep, right=True),
+            jnp.array([EQUALS]),
+        ]
     )
     s_tok, s_keep = _number(a + b, d + 1)
     answer = _compact(
@@ -257,6 +266,20 @@ def ranking(problem: Problem, key: Array, k: int, lengthen: bool = True) -> Arra
 
 
 # --- text, for people ------------------------------------------------------------------------
+
+
+def encode_prompt(task: Task, text: str) -> np.ndarray:
+    """A prompt's text (``"347+85="``, ``"3071="``) → its ``[P]`` tokens in ``task``'s layout
+    (the module docstring): what ``sample`` draws for that problem."""
+    body = text.removesuffix("=")
+    if task.kind == "Reverse":
+        return encode(text, task.prompt_len, right=True)
+    a, plus, b = body.partition("+")
+    if not plus:
+        raise ValueError(f"encode_prompt: {text!r} is not an addition prompt 'a+b='")
+    d = task.digits
+    fields = [encode(a, d, right=True), encode("+", 1), encode(b, d, right=True), encode("=", 1)]
+    return np.concatenate(fields)
 
 
 def decode(tokens) -> str:

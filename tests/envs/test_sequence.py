@@ -38,7 +38,7 @@ def test_every_problem_is_well_formed_and_its_answer_is_right(task_and_batches):
             assert text.endswith("=") and prompt[-1] == S.EQUALS, text
             assert S.decode(answer) == solve(task, text), text
             assert length == len(S.decode(answer))
-            np.testing.assert_array_equal(prompt[: task.prompt_len - len(text)], S.PAD)
+            np.testing.assert_array_equal(prompt, S.encode_prompt(task, text))
 
 
 def test_the_held_out_split_is_disjoint_from_training_and_about_a_tenth(task_and_batches):
@@ -47,7 +47,7 @@ def test_the_held_out_split_is_disjoint_from_training_and_about_a_tenth(task_and
     assert not np.any(split(train.prompt))
     assert np.all(split(held.prompt))
     if task.kind == "Addition":  # uniform operands: the rule marks 10% of all problems
-        marks = [S.is_held_out(task, jnp.asarray(S.encode(f"{a}+{b}=", task.prompt_len, True)))
+        marks = [S.is_held_out(task, jnp.asarray(S.encode_prompt(task, f"{a}+{b}=")))
                  for a, b in np.random.default_rng(0).integers(0, 1000, (200, 2))]  # fmt: skip
         assert 0.04 < np.mean(marks) < 0.17
     train_texts = {S.decode(p) for p in np.asarray(train.prompt)}
@@ -88,6 +88,9 @@ def test_unknown_task_ids_are_refused_with_suggestions():
 def test_encode_and_decode_round_trip():
     tokens = S.encode("347+85=", 8, right=True)
     assert tokens[0] == S.PAD and S.decode(tokens) == "347+85="
+    fields = S.encode_prompt(S.make("purerl/Addition-3"), "347+85=")  # operands in D places
+    np.testing.assert_array_equal(fields, [S.TOKENS.index(c) for c in "347+_85="])  # _ is PAD
+    assert S.decode(fields) == "347+85="
     assert S.decode(S.encode("432$", 5)) == "432$"
     with pytest.raises(ValueError, match="longer"):
         S.encode("12345", 3)
