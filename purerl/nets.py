@@ -58,7 +58,7 @@ class Linear(eqx.Module):
     """
 
     weight: jax.Array
-    bias: jax.Array
+    bias: jax.Array | None  # None: no bias
 
     @property
     def in_features(self) -> int:
@@ -69,7 +69,15 @@ class Linear(eqx.Module):
         return self.weight.shape[0]
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        return x @ self.weight.T + self.bias
+        y = x @ self.weight.T
+        return y if self.bias is None else y + self.bias
+
+
+def uniform_linear(in_size: int, out_size: int, use_bias: bool = True, *, key) -> Linear:
+    """A linear layer with ``eqx.nn.Linear``'s initialization (weights and bias uniform in
+    ±1/√in)."""
+    layer = eqx.nn.Linear(in_size, out_size, use_bias=use_bias, key=key)
+    return Linear(layer.weight, layer.bias)
 
 
 def orthogonal_linear(in_size: int, out_size: int, gain: float, *, key: jax.Array) -> Linear:

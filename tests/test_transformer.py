@@ -32,6 +32,17 @@ def test_outputs_at_a_position_do_not_depend_on_later_tokens(model):
     assert not np.allclose(logits[5:], changed_logits[5:])
 
 
+def test_decoding_with_the_kv_cache_gives_the_logits_of_the_whole_sequence(model):
+    tokens = jnp.array([3, 4, 5, 6, 7, 8, 9, 10, 11, 2, 1])
+    logits, _ = model(tokens)
+    prefix = 4
+    first, cache = model.prefill(tokens[:prefix], tokens.shape[0])
+    np.testing.assert_allclose(first, logits[:prefix], rtol=1e-5, atol=1e-5)
+    for i in range(prefix, tokens.shape[0]):
+        step, cache = model.decode(tokens[i], i, cache)
+        np.testing.assert_allclose(step, logits[i], rtol=1e-4, atol=1e-5)
+
+
 def test_sampled_log_probs_equal_the_teacher_forced_ones_and_padding_follows_eos(model, prompts):
     @jax.jit
     def run(prompts, key):
