@@ -66,6 +66,7 @@ class Config(eqx.Module):
     scale: str = cfg.choice("group", ("group", "none"))
     aggregation: str = cfg.choice("sequence_mean", preference.AGGREGATIONS)
     kl_estimator: str = cfg.choice("k3", KL_ESTIMATORS)
+    anneal_lr: bool = cfg.flag(False)  # decay lr linearly to 0 over the run
     eval_every: int = cfg.count(0, minimum=0)  # updates between evaluations; 0: none
     eval_episodes: int = cfg.count(256)  # held-out prompts per evaluation
 
@@ -88,7 +89,8 @@ class State(NamedTuple):
 
 
 def _optimizer(config: Config) -> optax.GradientTransformation:
-    return optim.clipped_adam(config.lr, config.max_grad_norm)
+    steps = config.num_updates * config.num_iterations if config.anneal_lr else None
+    return optim.clipped_adam(config.lr, config.max_grad_norm, steps, every=config.num_iterations)
 
 
 def init_from(config: Config, model: Any, key: jax.Array) -> State:
@@ -140,7 +142,7 @@ def sample_batch(config: Config, state: State, key: jax.Array) -> tuple[Batch, j
         problems=problems,
         tokens=tokens,
         mask=mask,
-        logp_old=_log_probs(config, state.model, problems, tokens),
+        logp_old=samples.completion.logp,  # as teacher-forced, but for rounding; 0 past EOS
         logp_ref=_log_probs(config, state.reference, problems, tokens),
         advantage=_advantages(config, tokens, mask, problems, samples.outcome),
     )
