@@ -3,9 +3,10 @@
 Default setting: Addition-3, the GRPO defaults (a 2-layer width-64 transformer, 32 prompts
 × 8 completions per update, 5-token completion budget). Seeds run vmapped in one program,
 each with its own policy. Sampling generates every position of the budget (``lax.scan``
-over it; a finished completion is padded), so tokens/s counts budget positions; a GRPO
-update is sampling + the old and reference passes + ``num_iterations`` gradient steps, and
-its tokens/s counts the batch's completion positions per update. Run time is the median of
+over it, one position per step with a KV cache; a finished completion is padded), so
+tokens/s counts budget positions; a GRPO update is sampling (which gives the old policy's
+log-probs) + the reference's pass + ``num_iterations`` gradient steps, and its tokens/s
+counts the batch's completion positions per update. Run time is the median of
 ``--repeats`` calls of the compiled program; compile is timed apart.
 
     python bench/lm_tokens.py [--seeds 1 8] [--updates 10] [--repeats 3]

@@ -5,7 +5,8 @@
 program); it is both the starting policy and the frozen reference π_ref. Each update then
 
 1. samples ``num_prompts`` training prompts and ``group_size`` completions of each at
-   temperature τ from the current policy π_old;
+   temperature τ from the current policy π_old, with their log-probs under π_old (the
+   ratio's denominator: sampling's own, no second pass);
 2. scores them with the task's verifier: one outcome reward per completion (exact match),
    or one process reward per generated token (``supervision="process"``: right so far);
 3. turns rewards into advantages within each group (``kernels.preference``:
