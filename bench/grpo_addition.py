@@ -9,7 +9,8 @@ Runs are separate worker processes, one per CPU core at a time, so a run's wall 
 ``--supervision outcome process`` compares the two on the same seeds (the same SFT start).
 Writes a table, ``bench/results/grpo_addition.json`` and ``grpo_addition.png`` (the curves).
 
-    python bench/grpo_addition.py [--seeds 2] [--updates 3000] [--supervision outcome]
+    python bench/grpo_addition.py [--seeds 2] [--first-seed 0] [--updates 3000]
+        [--supervision outcome] [--out grpo_addition]
 """
 
 from __future__ import annotations
@@ -97,10 +98,12 @@ def plot(rows: list[dict], eval_every: int, path: Path) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--first-seed", type=int, default=0, help="the first seed's index")
     parser.add_argument("--updates", type=int, default=3000)
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--supervision", nargs="+", default=["outcome"],
                         choices=["outcome", "process"])  # fmt: skip
+    parser.add_argument("--out", default="grpo_addition", help="bench/results/<OUT>.json and .png")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -109,18 +112,21 @@ def main(argv=None) -> None:
         return
     if args.seeds < 1 or args.updates < 1 or not 1 <= args.eval_every <= args.updates:
         parser.error("--seeds and --updates must be at least 1, --eval-every in [1, updates]")
+    if args.first_seed < 0:
+        parser.error("--first-seed must be at least 0")
 
     from common import RESULTS, report
 
     cores = queue.Queue()
     for core in sorted(os.sched_getaffinity(0)):
         cores.put(core)
-    jobs = [(s, seed) for s in args.supervision for seed in range(args.seeds)]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    jobs = [(s, seed) for s in args.supervision for seed in seeds]
     with ThreadPoolExecutor(cores.qsize()) as pool:
         rows = list(pool.map(lambda job: spawn(cores, args, *job), jobs))
-    plot(rows, args.eval_every, RESULTS / "grpo_addition.png")
-    report("grpo_addition", rows, COLUMNS, {"updates": args.updates,
-                                              "eval_every": args.eval_every})  # fmt: skip
+    plot(rows, args.eval_every, RESULTS / f"{args.out}.png")
+    report(args.out, rows, COLUMNS, {"updates": args.updates,
+                                     "eval_every": args.eval_every})  # fmt: skip
 
 
 if __name__ == "__main__":
