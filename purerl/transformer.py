@@ -114,9 +114,13 @@ class Transformer(eqx.Module):
         self.head = nets.uniform_linear(width, vocab_size, key=k_head)
         self.value = nets.uniform_linear(width, 1, key=k_value)
 
-    def __call__(self, tokens: Array) -> tuple[Array, Array]:
+    def _embed(self, tokens: Array) -> Array:
+        """Token plus position embeddings ``[T, width]`` of ``tokens`` ``[T]``."""
         chex.assert_rank(tokens, 1)
-        x = jax.vmap(self.embed)(tokens) + self.position[: tokens.shape[0]]
+        return jax.vmap(self.embed)(tokens) + self.position[: tokens.shape[0]]
+
+    def __call__(self, tokens: Array) -> tuple[Array, Array]:
+        x = self._embed(tokens)
         for block in self.blocks:
             x = block(x)
         x = jax.vmap(self.norm)(x)
@@ -125,8 +129,7 @@ class Transformer(eqx.Module):
     def prefill(self, tokens: Array, length: int) -> tuple[Array, Cache]:
         """Next-token logits ``[T, V]`` of ``tokens`` ``[T]`` (as ``__call__``), and a cache of
         room ``length`` ≥ T holding their keys and values, for ``decode``."""
-        chex.assert_rank(tokens, 1)
-        x = jax.vmap(self.embed)(tokens) + self.position[: tokens.shape[0]]
+        x = self._embed(tokens)
         keys, values = [], []
         pad = ((0, length - tokens.shape[0]), (0, 0), (0, 0))
         for block in self.blocks:
