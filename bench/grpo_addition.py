@@ -7,7 +7,8 @@ defaults: 4,096 demonstrations, 600 updates, which stop short of the task on pur
 Runs are separate worker processes, one per CPU core at a time, so a run's wall time
 (compile + run) is that of one seed alone on one core. Outcome supervision by default;
 ``--supervision outcome process`` compares the two on the same seeds (the same SFT start).
-Writes a table, ``bench/results/grpo_addition.json`` and ``grpo_addition.png`` (the curves).
+Writes a table, ``bench/results/<out>.json`` and ``<out>.png`` (the curves; ``--out``
+defaults to ``grpo_addition``).
 
     python bench/grpo_addition.py [--seeds 2] [--first-seed 0] [--updates 3000]
         [--supervision outcome] [--out grpo_addition]
