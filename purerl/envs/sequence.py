@@ -271,10 +271,9 @@ def ranking(problem: Problem, key: Array, k: int, lengthen: bool = True) -> Arra
 def encode_prompt(task: Task, text: str) -> np.ndarray:
     """A prompt's text (``"347+85="``, ``"3071="``) → its ``[P]`` tokens in ``task``'s layout
     (the module docstring): what ``sample`` draws for that problem."""
-    body = text.removesuffix("=")
     if task.kind == "Reverse":
         return encode(text, task.prompt_len, right=True)
-    a, plus, b = body.partition("+")
+    a, plus, b = text.removesuffix("=").partition("+")
     if not plus:
         raise ValueError(f"encode_prompt: {text!r} is not an addition prompt 'a+b='")
     d = task.digits
