@@ -6,6 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from traitlets.config import Config
 
 from tests.xla import optimized_flags
 
@@ -16,19 +17,28 @@ QUICK = {"llm_rl", "compose"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_executes(path, monkeypatch):
+def test_notebook_executes(path, monkeypatch, tmp_path):
     """Run in a kernel that builds programs as the learning tests do (LLVM -O1, not the
     suite's -O0): the notebooks' training is run-bound. -O1 runs as fast as users' -O3
     and compiles faster, so the quickstart's 2-minute bound is checked a few seconds
-    generously. A notebook in ``QUICK`` runs its reduced version at the suite's build."""
+    generously. A notebook in ``QUICK`` runs its reduced version at the suite's build.
+
+    The kernel talks over Unix sockets in ``tmp_path``, not TCP: jupyter_client picks free
+    TCP ports by binding and releasing them, so two workers starting kernels at once can
+    be handed the same port (CI saw ``Address already in use``)."""
     if path.stem in QUICK:
         monkeypatch.setenv("PURERL_NOTEBOOK_QUICK", "1")
     else:
         monkeypatch.setenv("XLA_FLAGS", optimized_flags())
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
+    sockets = Config({"KernelManager": {"transport": "ipc", "ip": str(tmp_path / "kernel")}})
     NotebookClient(
-        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        config=sockets,
     ).execute()
     elapsed = time.perf_counter() - start
     print(f"{path.name}: executed in {elapsed:.1f} s")
