@@ -2,6 +2,7 @@
 the runs of one sweep sharded over both processes' devices, process 0 writing the results."""
 
 import json
+import random
 import signal
 import socket
 import subprocess
@@ -20,9 +21,19 @@ COMMAND = ["train", "ppo", "--env", "CartPole-v1", "--seeds", "3", "--set", "lr=
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
+    """A free port below Linux's ephemeral range (32768-60999). The coordinator binds it a
+    few seconds after this check; a port the kernel hands out for ``bind(("", 0))`` or an
+    outgoing connection (what jupyter_client and other tests' clients get) could be taken
+    in between, one the kernel never hands out only by a process that asks for it."""
+    for _ in range(100):
+        port = random.randrange(20_000, 32_000)
+        with socket.socket() as s:
+            try:
+                s.bind(("localhost", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 20000-32000")
 
 
 def _run_all(commands: list[list[str]], devices: int) -> list[subprocess.CompletedProcess]:
