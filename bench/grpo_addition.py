@@ -1,9 +1,10 @@
 """GRPO on 3-digit addition from a weak SFT policy: held-out exact match over a 5-minute run.
 
-Each run is one program, ``grpo.train`` on ``purerl/Addition-3``: the SFT stage (the
-defaults: 4,096 demonstrations, 600 updates, which stop short of the task on purpose), then
-``--updates`` GRPO updates of 32 prompts × 8 completions, lr 1e-3 decaying linearly to 0,
-β = 0.04, held-out greedy exact match (256 held-out prompts) every ``--eval-every`` updates.
+Each run is one program, ``grpo.train`` on ``purerl/Addition-3``: the SFT stage (4,096
+demonstrations; 600 updates by default, ``--sft-updates``, which stop short of the task on
+purpose), then ``--updates`` GRPO updates of 32 prompts × 8 completions, lr 1e-3 decaying
+linearly to 0, β = 0.04, held-out greedy exact match (256 held-out prompts) every
+``--eval-every`` updates.
 Runs are separate worker processes, one per CPU core at a time, so a run's wall time
 (compile + run) is that of one seed alone on one core. Outcome supervision by default;
 ``--supervision outcome process`` compares the two on the same seeds (the same SFT start).
@@ -11,7 +12,7 @@ Writes a table, ``bench/results/<out>.json`` and ``<out>.png`` (the curves; ``--
 defaults to ``grpo_addition``).
 
     python bench/grpo_addition.py [--seeds 2] [--first-seed 0] [--updates 3000]
-        [--supervision outcome] [--out grpo_addition]
+        [--sft-updates 600] [--supervision outcome] [--out grpo_addition]
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ COLUMNS = ["supervision", "seed", "sft", "grpo_final", "grpo_best", "compile_s",
            "wall_s"]  # fmt: skip
 
 
-def worker(supervision: str, seed: int, updates: int, eval_every: int) -> dict:
+def worker(supervision: str, seed: int, updates: int, eval_every: int, sft_updates: int) -> dict:
     import jax
     import numpy as np
 
@@ -41,7 +42,7 @@ def worker(supervision: str, seed: int, updates: int, eval_every: int) -> dict:
 
     config = grpo.Config(
         env_id="purerl/Addition-3", lr=1e-3, anneal_lr=True, num_updates=updates,
-        eval_every=eval_every, supervision=supervision,
+        eval_every=eval_every, supervision=supervision, sft_updates=sft_updates,
     )  # fmt: skip
     key = jax.random.split(jax.random.key(0), seed + 1)[seed]
     start = time.perf_counter()
@@ -64,7 +65,8 @@ def worker(supervision: str, seed: int, updates: int, eval_every: int) -> dict:
 def spawn(cores: queue.Queue, args, supervision: str, seed: int) -> dict:
     """One run in a worker process pinned to a core no other run holds."""
     cmd = [sys.executable, __file__, "--worker", supervision, str(seed), "--updates",
-           str(args.updates), "--eval-every", str(args.eval_every)]  # fmt: skip
+           str(args.updates), "--eval-every", str(args.eval_every), "--sft-updates",
+           str(args.sft_updates)]  # fmt: skip
     core = cores.get()
     try:
         proc = subprocess.run(
@@ -102,13 +104,16 @@ def main(argv=None) -> None:
     parser.add_argument("--first-seed", type=int, default=0, help="the first seed's index")
     parser.add_argument("--updates", type=int, default=3000)
     parser.add_argument("--eval-every", type=int, default=250)
+    parser.add_argument("--sft-updates", type=int, default=600, help="the SFT stage's updates")
     parser.add_argument("--supervision", nargs="+", default=["outcome"],
                         choices=["outcome", "process"])  # fmt: skip
     parser.add_argument("--out", default="grpo_addition", help="bench/results/<OUT>.json and .png")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        result = worker(args.worker[0], int(args.worker[1]), args.updates, args.eval_every)
+        result = worker(
+            args.worker[0], int(args.worker[1]), args.updates, args.eval_every, args.sft_updates
+        )
         print(json.dumps(result))
         return
     if args.seeds < 1 or args.updates < 1 or not 1 <= args.eval_every <= args.updates:
@@ -126,8 +131,8 @@ def main(argv=None) -> None:
     with ThreadPoolExecutor(cores.qsize()) as pool:
         rows = list(pool.map(lambda job: spawn(cores, args, *job), jobs))
     plot(rows, args.eval_every, RESULTS / f"{args.out}.png")
-    report(args.out, rows, COLUMNS, {"updates": args.updates,
-                                     "eval_every": args.eval_every})  # fmt: skip
+    report(args.out, rows, COLUMNS, {"updates": args.updates, "eval_every": args.eval_every,
+                                     "sft_updates": args.sft_updates})  # fmt: skip
 
 
 if __name__ == "__main__":
