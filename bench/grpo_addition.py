@@ -118,8 +118,8 @@ def main(argv=None) -> None:
         return
     if args.seeds < 1 or args.updates < 1 or not 1 <= args.eval_every <= args.updates:
         parser.error("--seeds and --updates must be at least 1, --eval-every in [1, updates]")
-    if args.first_seed < 0:
-        parser.error("--first-seed must be at least 0")
+    if args.first_seed < 0 or args.sft_updates < 0:
+        parser.error("--first-seed and --sft-updates must be at least 0")
 
     from common import RESULTS, report
 
