@@ -23,9 +23,9 @@ def test_notebook_executes(path, monkeypatch, tmp_path):
     and compiles faster, so the quickstart's 2-minute bound is checked a few seconds
     generously. A notebook in ``QUICK`` runs its reduced version at the suite's build.
 
-    The kernel talks over Unix sockets in ``tmp_path``, not TCP: jupyter_client picks free
-    TCP ports by binding and releasing them, so two workers starting kernels at once can
-    be handed the same port (CI saw ``Address already in use``)."""
+    The kernel talks over Unix sockets in ``tmp_path``, not TCP: jupyter_client picks its
+    TCP ports by binding port 0 and releasing it, and another process of the suite can take
+    one before the kernel binds it (CI saw ``Address already in use``, the kernel died)."""
     if path.stem in QUICK:
         monkeypatch.setenv("PURERL_NOTEBOOK_QUICK", "1")
     else:

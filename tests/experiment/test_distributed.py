@@ -21,10 +21,10 @@ COMMAND = ["train", "ppo", "--env", "CartPole-v1", "--seeds", "3", "--set", "lr=
 
 
 def _free_port() -> int:
-    """A free port below Linux's ephemeral range (32768-60999). The coordinator binds it a
-    few seconds after this check; a port the kernel hands out for ``bind(("", 0))`` or an
-    outgoing connection (what jupyter_client and other tests' clients get) could be taken
-    in between, one the kernel never hands out only by a process that asks for it."""
+    """A free port below Linux's ephemeral range (32768-60999). The coordinator binds it
+    seconds after this check. Linux hands ephemeral ports to every ``bind(0)`` and outgoing
+    connection in the suite (jupyter_client picks its ports so), so one of those could be
+    taken in between; a port below the range only by a process that names it."""
     for _ in range(100):
         port = random.randrange(20_000, 32_000)
         with socket.socket() as s:
