@@ -1,10 +1,10 @@
 """GRPO on 3-digit addition from a weak SFT policy: held-out exact match over a 5-minute run.
 
 Each run is one program, ``grpo.train`` on ``purerl/Addition-3``: the SFT stage (4,096
-demonstrations; 600 updates by default, ``--sft-updates``, which stop short of the task on
-purpose), then ``--updates`` GRPO updates of 32 prompts × 8 completions, lr 1e-3 decaying
-linearly to 0, β = 0.04, held-out greedy exact match (256 held-out prompts) every
-``--eval-every`` updates.
+demonstrations; ``grpo.Config``'s 600 updates, which stop short of the task on purpose,
+unless ``--sft-updates``), then ``--updates`` GRPO updates of 32 prompts × 8 completions,
+lr 1e-3 decaying linearly to 0, β = 0.04, held-out greedy exact match (256 held-out
+prompts) every ``--eval-every`` updates.
 Runs are separate worker processes, one per CPU core at a time, so a run's wall time
 (compile + run) is that of one seed alone on one core. Outcome supervision by default;
 ``--supervision outcome process`` compares the two on the same seeds (the same SFT start).
@@ -12,7 +12,7 @@ Writes a table, ``bench/results/<out>.json`` and ``<out>.png`` (the curves; ``--
 defaults to ``grpo_addition``).
 
     python bench/grpo_addition.py [--seeds 2] [--first-seed 0] [--updates 3000]
-        [--sft-updates 600] [--supervision outcome] [--out grpo_addition]
+        [--sft-updates N] [--supervision outcome] [--out grpo_addition]
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ COLUMNS = ["supervision", "seed", "sft", "grpo_final", "grpo_best", "compile_s",
            "wall_s"]  # fmt: skip
 
 
-def worker(supervision: str, seed: int, updates: int, eval_every: int, sft_updates: int) -> dict:
+def worker(
+    supervision: str, seed: int, updates: int, eval_every: int, sft_updates: int | None
+) -> dict:
     import jax
     import numpy as np
 
@@ -42,7 +44,8 @@ def worker(supervision: str, seed: int, updates: int, eval_every: int, sft_updat
 
     config = grpo.Config(
         env_id="purerl/Addition-3", lr=1e-3, anneal_lr=True, num_updates=updates,
-        eval_every=eval_every, supervision=supervision, sft_updates=sft_updates,
+        eval_every=eval_every, supervision=supervision,
+        **({} if sft_updates is None else {"sft_updates": sft_updates}),
     )  # fmt: skip
     key = jax.random.split(jax.random.key(0), seed + 1)[seed]
     start = time.perf_counter()
@@ -54,7 +57,8 @@ def worker(supervision: str, seed: int, updates: int, eval_every: int, sft_updat
     sft = lm.held_out_exact_match(config, state.reference, jax.random.key(1))
     curve = np.asarray(metrics["eval_return"])
     return {
-        "supervision": supervision, "seed": seed, "sft": round(float(sft), 3),
+        "supervision": supervision, "seed": seed, "sft_updates": config.sft_updates,
+        "sft": round(float(sft), 3),
         "grpo_final": round(float(curve[-1]), 3), "grpo_best": round(float(curve.max()), 3),
         "compile_s": round(compile_s, 1), "run_s": round(run_s, 1),
         "wall_s": round(compile_s + run_s, 1),
@@ -65,8 +69,9 @@ def worker(supervision: str, seed: int, updates: int, eval_every: int, sft_updat
 def spawn(cores: queue.Queue, args, supervision: str, seed: int) -> dict:
     """One run in a worker process pinned to a core no other run holds."""
     cmd = [sys.executable, __file__, "--worker", supervision, str(seed), "--updates",
-           str(args.updates), "--eval-every", str(args.eval_every), "--sft-updates",
-           str(args.sft_updates)]  # fmt: skip
+           str(args.updates), "--eval-every", str(args.eval_every)]  # fmt: skip
+    if args.sft_updates is not None:
+        cmd += ["--sft-updates", str(args.sft_updates)]
     core = cores.get()
     try:
         proc = subprocess.run(
@@ -104,7 +109,8 @@ def main(argv=None) -> None:
     parser.add_argument("--first-seed", type=int, default=0, help="the first seed's index")
     parser.add_argument("--updates", type=int, default=3000)
     parser.add_argument("--eval-every", type=int, default=250)
-    parser.add_argument("--sft-updates", type=int, default=600, help="the SFT stage's updates")
+    parser.add_argument("--sft-updates", type=int, help="the SFT stage's updates (default: "
+                        "grpo.Config's)")  # fmt: skip
     parser.add_argument("--supervision", nargs="+", default=["outcome"],
                         choices=["outcome", "process"])  # fmt: skip
     parser.add_argument("--out", default="grpo_addition", help="bench/results/<OUT>.json and .png")
@@ -118,7 +124,7 @@ def main(argv=None) -> None:
         return
     if args.seeds < 1 or args.updates < 1 or not 1 <= args.eval_every <= args.updates:
         parser.error("--seeds and --updates must be at least 1, --eval-every in [1, updates]")
-    if args.first_seed < 0 or args.sft_updates < 0:
+    if args.first_seed < 0 or (args.sft_updates is not None and args.sft_updates < 0):
         parser.error("--first-seed and --sft-updates must be at least 0")
 
     from common import RESULTS, report
@@ -131,8 +137,8 @@ def main(argv=None) -> None:
     with ThreadPoolExecutor(cores.qsize()) as pool:
         rows = list(pool.map(lambda job: spawn(cores, args, *job), jobs))
     plot(rows, args.eval_every, RESULTS / f"{args.out}.png")
-    report(args.out, rows, COLUMNS, {"updates": args.updates, "eval_every": args.eval_every,
-                                     "sft_updates": args.sft_updates})  # fmt: skip
+    report(args.out, rows, COLUMNS, {"updates": args.updates,
+                                     "eval_every": args.eval_every})  # fmt: skip
 
 
 if __name__ == "__main__":
