@@ -2,7 +2,8 @@
 verifier that scores a completion — as a whole (outcome reward) and step by step (process
 rewards), so that outcome and process supervision can be compared on the same task.
 
-- ``purerl/Addition-D``: ``"347+85="`` → ``"432"``, operands uniform in [0, 10^D);
+- ``purerl/Addition-D``: ``"347+85="`` → ``"0432"``, operands uniform in [0, 10^D), the
+  sum in D + 1 places;
 - ``purerl/Reverse-D``: ``"3071="`` → ``"1703"``, a digit string of 1 to D digits.
 
 Tokens: PAD, EOS, the digits, ``+`` and ``=``. A prompt has a fixed width and ends at the
@@ -13,7 +14,14 @@ the PAD that decoding drops), so a position means the same place in every prompt
 the operands packed together (``_ 3 4 7 + 8 5 =``) the units of the first operand move
 with the length of the second, and a 2-layer width-64 transformer trained on 32k
 demonstrations plateaued at 88-91% held-out exact match, against 99-100% (one seed of two)
-with the fields. A reversal prompt is the digit string right-aligned.
+with the fields. For the same reason its answer is the sum in all D + 1 places, leading
+zeros included (``0432``), so an answer position is a place too. With the sum's own digits
+(``432``, ``1032``) the tens digit sits at the second answer position in one sum and the
+third in another; policies fine-tuned part way (600-800 updates on 4,096 demonstrations)
+typically had one of the two lengths right and got the tens digit of the other wrong in
+90-98% of its problems, and GRPO lifted some of them only slowly (from 0.28-0.42 held-out
+exact match to 0.52-0.81 in 3,000 updates; 4 runs of 11 from 10-50%). A reversal prompt
+is the digit string right-aligned.
 
 Each task splits its problems by a fixed rule into a training set and a held-out 10% that
 training never samples, so held-out accuracy measures generalization to unseen problems:
@@ -117,7 +125,6 @@ def _addition(task: Task, key: Array, held_out: bool) -> Problem:
         b = jnp.where(_addition_hash(a, b, d) == 0, tens + (b + 1) % 10, b)
     a_tok, a_keep = _number(a, d)
     b_tok, b_keep = _number(b, d)
-    mark = jnp.ones(1, bool)
     prompt = jnp.concatenate(
         [
             _compact(a_tok, a_keep, right=True),
@@ -126,11 +133,8 @@ def _addition(task: Task, key: Array, held_out: bool) -> Problem:
             jnp.array([EQUALS]),
         ]
     )
-    s_tok, s_keep = _number(a + b, d + 1)
-    answer = _compact(
-        jnp.concatenate([s_tok, jnp.array([EOS])]), jnp.concatenate([s_keep, mark]), right=False
-    )
-    return Problem(prompt, answer, jnp.sum(s_keep).astype(jnp.int32) + 1)
+    answer = jnp.concatenate([_digits(a + b, d + 1) + DIGIT0, jnp.array([EOS])])
+    return Problem(prompt, answer, jnp.int32(d + 2))
 
 
 def _reverse(task: Task, key: Array, held_out: bool) -> Problem:

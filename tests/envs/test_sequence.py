@@ -22,7 +22,7 @@ def solve(task, prompt_text: str) -> str:
     body = prompt_text.rstrip("=")
     if task.kind == "Addition":
         a, b = body.split("+")
-        return f"{int(a) + int(b)}$"
+        return f"{int(a) + int(b):0{task.digits + 1}d}$"  # the sum in D + 1 places
     return body[::-1] + "$"
 
 
