@@ -2,7 +2,9 @@
 ``train(config, key)``.
 
 ``init`` fine-tunes a policy on demonstrations (``purerl.algos.sft``, inside the same
-program); it is both the starting policy and the frozen reference π_ref. Each update then
+program) until its greedy exact match on them reaches ``sft_target`` (a weak start by
+design; ``sft_updates`` at most); it is both the starting policy and the frozen reference
+π_ref. Each update then
 
 1. samples ``num_prompts`` training prompts and ``group_size`` completions of each at
    temperature τ from the current policy π_old, with their log-probs under π_old (the
@@ -54,7 +56,7 @@ class Config(eqx.Module):
     env_id: str = cfg.sequence_task("purerl/Addition-3")
     sft_demos: int = cfg.count(4096)
     sft_batch_size: int = cfg.count(128)
-    sft_updates: int = cfg.count(600, minimum=0)  # 0: start from a fresh policy
+    sft_updates: int = cfg.count(1500, minimum=0)  # at most; 0: start from a fresh policy
     width: int = cfg.count(64)
     depth: int = cfg.count(2)
     heads: int = cfg.count(4)
@@ -72,6 +74,9 @@ class Config(eqx.Module):
     eval_episodes: int = cfg.count(256)  # held-out prompts per evaluation
 
     sft_lr: jax.Array = cfg.hyperparameter(3e-3, 0.0, low_open=True)
+    # SFT stops once its greedy exact match on demonstrations reaches this (checked every
+    # sft.CHECK_EVERY updates; sft.train_to_target): a weak start; ∞: all sft_updates.
+    sft_target: jax.Array = cfg.hyperparameter(0.2, 0.0, allow_inf=True)
     lr: jax.Array = cfg.hyperparameter(3e-4, 0.0, low_open=True)
     clip_eps: jax.Array = cfg.hyperparameter(0.2, 0.0, low_open=True, allow_inf=True)
     clip_eps_high: jax.Array = cfg.hyperparameter(0.2, 0.0, low_open=True, allow_inf=True)
@@ -102,7 +107,7 @@ def init_from(config: Config, model: Any, key: jax.Array) -> State:
 
 def init(config: Config, key: jax.Array) -> State:
     k_sft, key = jax.random.split(key)
-    return init_from(config, sft.stage(config, k_sft)[0], key)
+    return init_from(config, sft.stage(config, k_sft, config.sft_target)[0], key)
 
 
 class Batch(NamedTuple):

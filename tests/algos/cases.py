@@ -335,6 +335,7 @@ CASES = [
             (dict(clip_eps=0.0), "clip_eps"),
             (dict(temperature=0.0), "temperature"),
             (dict(env_id="purerl/Sort-3"), "env_id"),
+            (dict(sft_target=-0.5), "sft_target"),
         ],
         metrics=("loss", "kl", "reward", "grad_norm", "nonfinite_at"),
     ),  # fmt: skip
