@@ -1,8 +1,9 @@
 """GRPO on 3-digit addition from a weak SFT policy: held-out exact match over a 5-minute run.
 
 Each run is one program, ``grpo.train`` on ``purerl/Addition-3``: the SFT stage (4,096
-demonstrations; ``grpo.Config``'s 600 updates, which stop short of the task on purpose,
-unless ``--sft-updates``), then ``--updates`` GRPO updates of 32 prompts × 8 completions,
+demonstrations; ``grpo.Config``'s stop at a weak policy, greedy exact match 0.2 on the
+demonstrations, or ``--sft-updates`` N: all N updates, no target), then ``--updates``
+GRPO updates of 32 prompts × 8 completions,
 lr 1e-3 decaying linearly to 0, β = 0.04, held-out greedy exact match (256 held-out
 prompts) every ``--eval-every`` updates.
 Runs are separate worker processes, one per CPU core at a time, so a run's wall time
@@ -36,6 +37,8 @@ COLUMNS = ["supervision", "seed", "sft", "grpo_final", "grpo_best", "compile_s",
 def worker(
     supervision: str, seed: int, updates: int, eval_every: int, sft_updates: int | None
 ) -> dict:
+    from math import inf
+
     import jax
     import numpy as np
 
@@ -45,7 +48,7 @@ def worker(
     config = grpo.Config(
         env_id="purerl/Addition-3", lr=1e-3, anneal_lr=True, num_updates=updates,
         eval_every=eval_every, supervision=supervision,
-        **({} if sft_updates is None else {"sft_updates": sft_updates}),
+        **({} if sft_updates is None else {"sft_updates": sft_updates, "sft_target": inf}),
     )  # fmt: skip
     key = jax.random.split(jax.random.key(0), seed + 1)[seed]
     start = time.perf_counter()
@@ -58,6 +61,7 @@ def worker(
     curve = np.asarray(metrics["eval_return"])
     return {
         "supervision": supervision, "seed": seed, "sft_updates": config.sft_updates,
+        "sft_target": round(float(config.sft_target), 3) if config.sft_target < inf else None,
         "sft": round(float(sft), 3),
         "grpo_final": round(float(curve[-1]), 3), "grpo_best": round(float(curve.max()), 3),
         "compile_s": round(compile_s, 1), "run_s": round(run_s, 1),
@@ -109,8 +113,8 @@ def main(argv=None) -> None:
     parser.add_argument("--first-seed", type=int, default=0, help="the first seed's index")
     parser.add_argument("--updates", type=int, default=3000)
     parser.add_argument("--eval-every", type=int, default=250)
-    parser.add_argument("--sft-updates", type=int, help="the SFT stage's updates (default: "
-                        "grpo.Config's)")  # fmt: skip
+    parser.add_argument("--sft-updates", type=int, help="the SFT stage's updates, all of "
+                        "them (default: grpo.Config's stop at a weak policy)")  # fmt: skip
     parser.add_argument("--supervision", nargs="+", default=["outcome"],
                         choices=["outcome", "process"])  # fmt: skip
     parser.add_argument("--out", default="grpo_addition", help="bench/results/<OUT>.json and .png")
