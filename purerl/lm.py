@@ -79,11 +79,16 @@ def sample_and_verify(model, problems: sequence.Problem, key: jax.Array, tempera
     return Samples(completion, outcome)
 
 
+def exact_match(model, problems: sequence.Problem, key: jax.Array) -> jax.Array:
+    """Fraction of ``problems`` ``[N]`` answered exactly by greedy decoding."""
+    return jnp.mean(sample_and_verify(model, problems, key, 0.0).outcome)
+
+
 def held_out_exact_match(config, model, key: jax.Array) -> jax.Array:
     """Fraction of ``config.eval_episodes`` held-out prompts answered exactly, greedily."""
     k_problems, k_sample = jax.random.split(key)
     problems = sequence.sample_batch(task(config), k_problems, config.eval_episodes, True)
-    return jnp.mean(sample_and_verify(model, problems, k_sample, 0.0).outcome)
+    return exact_match(model, problems, k_sample)
 
 
 def evaluate(config, state, key: jax.Array) -> jax.Array:
