@@ -24,9 +24,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/purerl train ppo --env CartPole-v1 --seeds 8
 
-# One worker per CPU core, at most 4 (memory); tests of one module share a worker.
+# One worker per CPU core, at most 4 (memory); tests of one module share a worker, and
+# modules are handed out longest first (tests/conftest.py's order, which xdist's default
+# reordering by test count would undo).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadscope --durations=15
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadscope --no-loadscope-reorder --durations=15
 
 bench: $(STAMP)
 	$(BIN)/python bench/ppo.py

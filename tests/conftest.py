@@ -61,21 +61,44 @@ settings.register_profile(
 settings.load_profile("purerl")
 
 
-# The longest modules first (worker-seconds on a fresh clone, 2026-11-23). pytest-xdist's
-# --dist loadscope hands modules to workers in collection order; a long one handed out
-# last (the notebooks sort late) kept one worker busy ~1 min after the other had finished.
+# The longest modules first (worker-seconds on a fresh clone, 2026-12-07), so that
+# pytest-xdist hands out the short ones last and both workers finish together (longest
+# processing time first). It takes effect only with ``--no-loadscope-reorder`` (the
+# Makefile passes it): by default ``--dist loadscope`` sorts modules by their number of
+# tests, which put the many small property-test modules first and the long learning-test
+# and notebook modules last, one worker running alone for the final ~45 s. Modules not
+# listed (under 8 s each, 54 s in all) follow in collection order.
 LONGEST_FIRST = (
-    "tests/algos/test_contract.py",  # 225 s
-    "tests/test_notebooks.py",  # 174 s
-    "tests/algos/test_contract_lm.py",  # 145 s
-    "tests/algos/test_dqn.py",  # 142 s
-    "tests/algos/test_sac_learning.py",  # 108 s
-    "tests/algos/test_td3_ddpg_learning.py",  # 97 s
-    "tests/algos/test_ppo_learning.py",  # 88 s
-    "tests/algos/test_trpo.py",  # 82 s
-    "tests/algos/test_rlhf_ppo.py",  # 71 s
-    "tests/algos/test_grpo.py",  # 38 s
-    "tests/algos/test_tabular.py",  # 37 s
+    "tests/algos/test_contract.py",  # 162 s
+    "tests/test_notebooks.py",  # 147 s
+    "tests/algos/test_dqn.py",  # 147 s
+    "tests/algos/test_trpo.py",  # 86 s
+    "tests/algos/test_sac_learning.py",  # 80 s
+    "tests/algos/test_rlhf_ppo.py",  # 69 s
+    "tests/experiment/test_distributed.py",  # 67 s
+    "tests/algos/test_ppo_learning.py",  # 65 s
+    "tests/algos/test_contract_lm.py",  # 64 s
+    "tests/algos/test_td3_ddpg_learning.py",  # 53 s
+    "tests/experiment/test_cli.py",  # 46 s
+    "tests/algos/test_grpo.py",  # 34 s
+    "tests/algos/test_tabular.py",  # 33 s
+    "tests/algos/test_pg.py",  # 29 s
+    "tests/experiment/test_checkpoint.py",  # 28 s
+    "tests/experiment/test_sweep.py",  # 26 s
+    "tests/kernels/test_preference.py",  # 25 s
+    "tests/algos/test_sft.py",  # 24 s
+    "tests/algos/test_reward_model.py",  # 22 s
+    "tests/envs/test_contract.py",  # 19 s
+    "tests/algos/test_offpolicy.py",  # 15 s
+    "tests/envs/test_envs.py",  # 15 s
+    "tests/kernels/test_policy.py",  # 13 s
+    "tests/test_readme.py",  # 12 s
+    "tests/test_transformer.py",  # 10 s
+    "tests/kernels/test_tabular.py",  # 10 s
+    "tests/kernels/test_returns.py",  # 9 s
+    "tests/kernels/test_value.py",  # 9 s
+    "tests/kernels/test_distributions.py",  # 8 s
+    "tests/test_buffers.py",  # 8 s
 )
 
 
