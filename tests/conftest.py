@@ -66,7 +66,7 @@ settings.load_profile("purerl")
 # processing time first). It takes effect only with ``--no-loadscope-reorder`` (the
 # Makefile passes it): by default ``--dist loadscope`` sorts modules by their number of
 # tests, which put the many small property-test modules first and the long learning-test
-# and notebook modules last, one worker running alone for the final ~45 s. Modules not
+# and notebook modules last, one worker running alone for the final ~40 s. Modules not
 # listed (under 8 s each, 54 s in all) follow in collection order.
 LONGEST_FIRST = (
     "tests/algos/test_contract.py",  # 162 s
