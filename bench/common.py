@@ -101,6 +101,11 @@ def machine() -> dict[str, Any]:
         "backend": jax.default_backend(),
         "devices": len(jax.devices()),
         "processor": platform.processor() or platform.machine(),
+        # The cores this process (and the workers it starts) may run on: XLA:CPU sizes its
+        # thread pools to them, and a run pinned to one core times differently.
+        "cpus": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
         "python": platform.python_version(),
         "xla_flags": os.environ.get("XLA_FLAGS", ""),  # with what ``import purerl`` adds
         "date": time.strftime("%Y-%m-%d"),

@@ -24,18 +24,20 @@ is its figure. Every row also has the environment-only limit (``common.environme
 measured in each purerl worker) and both programs' fraction of it.
 
     python bench/peers.py --purejaxrl ~/src/purejaxrl --peer-python ~/peer/bin/python \\
-        [--algos ppo dqn] [--seeds 1 8] [--rounds 3] [--repeats 1] [--sb3]
+        [--algos ppo dqn] [--seeds 1 8] [--rounds 3] [--repeats 1] [--sb3] [--set FIELD=VALUE]
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 SIDES = ("purerl", "purejaxrl", "sb3")
+WORKER_TIMEOUT = 900.0  # seconds; the slowest worker, SB3 at 500k steps, takes ~2 minutes
 COLUMNS = [
     "algo", "seeds", "compile_s", "peer_compile_s", "run_s", "peer_run_s", "speed_ratio",
     "steps_per_s", "peer_steps_per_s", "of_limit", "peer_of_limit", "final_return",
@@ -91,12 +94,31 @@ def last_episodes_mean(done, returns, count: int = 100) -> float:
     return float(np.mean(per_seed))
 
 
-def settings(algo: str, timesteps: int | None = None) -> dict[str, Any]:
-    """``SETTINGS[algo]``, with ``total_timesteps`` replaced when ``timesteps`` is given."""
+def settings(
+    algo: str, timesteps: int | None = None, overrides: Iterable[tuple[str, Any]] = ()
+) -> dict[str, Any]:
+    """``SETTINGS[algo]``, with ``total_timesteps`` replaced when ``timesteps`` is given and
+    then each ``(field, value)`` of ``overrides`` (fields of ``SETTINGS[algo]`` only: both
+    programs must get them)."""
     s = dict(SETTINGS[algo])
     if timesteps:
         s["total_timesteps"] = timesteps
+    for field, value in overrides:
+        if field not in s:
+            raise ValueError(f"--set {field}: not a setting of {algo} ({', '.join(s)})")
+        s[field] = value
     return s
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """``FIELD=VALUE`` → ``(field, value)``; the value a Python literal, else a string."""
+    field, sep, value = text.partition("=")
+    if not sep or not field:
+        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE, got {text!r}")
+    try:
+        return field, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return field, value
 
 
 def worker_purerl(algo: str, s: dict, seeds: int, repeats: int) -> dict[str, Any]:
@@ -260,7 +282,7 @@ def worker_sb3(algo: str, s: dict, seeds: int, repeats: int) -> dict[str, Any]:
 
 
 def run_worker(args) -> None:
-    s = settings(args.algo, args.timesteps)
+    s = settings(args.algo, args.timesteps, args.set)
     if args.worker == "purerl":
         result = worker_purerl(args.algo, s, args.seeds[0], args.repeats)
     elif args.worker == "purejaxrl":
@@ -278,9 +300,19 @@ def spawn(python: str, side: str, algo: str, seeds: int, args) -> dict[str, Any]
            "--repeats", str(args.repeats)]  # fmt: skip
     if args.timesteps:
         cmd += ["--timesteps", str(args.timesteps)]
+    for field, value in args.set:
+        cmd += ["--set", f"{field}={value!r}"]
     if side == "purejaxrl":
         cmd += ["--purejaxrl", str(args.purejaxrl)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.worker_timeout)
+    except subprocess.TimeoutExpired:
+        # Seen once (2026-12-07): a PureJaxRL PPO worker at 8 seeds stopped using the CPU
+        # after 14 s and never finished; the harness waited 18 minutes before this limit.
+        raise SystemExit(
+            f"{side} {algo} ({seeds} seeds) did not finish within {args.worker_timeout:.0f} s "
+            "(--worker-timeout) and was stopped: a hung worker; run the benchmark again"
+        ) from None
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
         hint = ""
@@ -332,6 +364,11 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=1, help="timed calls per worker")
     parser.add_argument("--timesteps", type=int, help="override total_timesteps (smoke runs)")
+    parser.add_argument("--worker-timeout", type=float, default=WORKER_TIMEOUT,
+                        help="seconds a worker may take before it is stopped as hung")  # fmt: skip
+    parser.add_argument("--set", action="append", default=[], type=parse_setting,
+                        metavar="FIELD=VALUE", help="override a setting, for both programs "
+                        "(e.g. --set num_epochs=1); repeatable")  # fmt: skip
     parser.add_argument("--worker", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--algo", choices=sorted(SETTINGS), help=argparse.SUPPRESS)
     parser.add_argument("--out", default="peers", help="bench/results/<OUT>.json")
@@ -345,6 +382,10 @@ def main(argv=None) -> None:
         parser.error(f"--purejaxrl {args.purejaxrl}: no purejaxrl/ppo.py there")
     if min(args.seeds) < 1 or args.rounds < 1 or args.repeats < 1:
         parser.error("--seeds, --rounds and --repeats must be at least 1")
+    try:
+        used = {a: settings(a, args.timesteps, args.set) for a in args.algos}
+    except ValueError as e:
+        parser.error(str(e))
 
     from common import report
 
@@ -356,8 +397,8 @@ def main(argv=None) -> None:
         if args.sb3:
             rows.append(measure(algo, 1, "sb3", args.sb3_python, 1, args))
     table = [{k: v for k, v in r.items() if k != "runs"} for r in rows]
-    used = {a: {k: list(v) if isinstance(v, tuple) else v
-                for k, v in settings(a, args.timesteps).items()} for a in args.algos}  # fmt: skip
+    used = {a: {k: list(v) if isinstance(v, tuple) else v for k, v in s.items()}
+            for a, s in used.items()}  # fmt: skip
     report(args.out, table, ["peer", *COLUMNS],
            {"settings": used, "rounds": args.rounds, "repeats": args.repeats,
             "runs": [r["runs"] for r in rows]})  # fmt: skip
