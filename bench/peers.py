@@ -307,8 +307,8 @@ def spawn(python: str, side: str, algo: str, seeds: int, args) -> dict[str, Any]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.worker_timeout)
     except subprocess.TimeoutExpired:
-        # Seen once (2026-12-07): a PureJaxRL PPO worker at 8 seeds stopped using the CPU
-        # after 14 s and never finished; the harness waited 18 minutes before this limit.
+        # Seen once (2026-12-07): a PureJaxRL PPO worker at 8 seeds had used 14 s of CPU
+        # after 18 minutes, idle and unfinished, and the harness waited on it with no limit.
         raise SystemExit(
             f"{side} {algo} ({seeds} seeds) did not finish within {args.worker_timeout:.0f} s "
             "(--worker-timeout) and was stopped: a hung worker; run the benchmark again"
