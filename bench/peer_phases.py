@@ -90,9 +90,8 @@ def main(argv=None) -> None:
 
     from common import report
 
-    used = {k: list(v) if isinstance(v, tuple) else v for k, v in s.items()}
     report(args.out, rows, COLUMNS,
-           {"settings": used, "seeds": args.seeds, "rounds": args.rounds,
+           {"settings": s, "seeds": args.seeds, "rounds": args.rounds,
             "runs": {f"{side} {e} epoch(s)": t for (side, e), t in runs.items()}})  # fmt: skip
 
 

@@ -397,8 +397,6 @@ def main(argv=None) -> None:
         if args.sb3:
             rows.append(measure(algo, 1, "sb3", args.sb3_python, 1, args))
     table = [{k: v for k, v in r.items() if k != "runs"} for r in rows]
-    used = {a: {k: list(v) if isinstance(v, tuple) else v for k, v in s.items()}
-            for a, s in used.items()}  # fmt: skip
     report(args.out, table, ["peer", *COLUMNS],
            {"settings": used, "rounds": args.rounds, "repeats": args.repeats,
             "runs": [r["runs"] for r in rows]})  # fmt: skip
