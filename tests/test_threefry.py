@@ -104,3 +104,41 @@ def test_jax_random_is_unchanged_by_the_installed_lowering():
     ours, jaxs = run("0"), run("1")
     assert ours["known"] == [list(k[2]) for k in KNOWN_ANSWERS]
     assert ours == jaxs
+
+
+DERIVED_DRAW = """
+import collections, json, re
+import jax, purerl
+
+def draw(k):  # from a key two splits deep
+    return jax.random.normal(jax.random.split(jax.random.split(k, 3)[1])[0], (120, 84))
+
+def census():
+    compiled = jax.jit(draw).lower(jax.random.key(5)).compile()
+    header = r"^%?\\S*fused\\S* \\([^\\n]*\\) -> f32\\[120,84\\]\\S* \\{"
+    kernels = re.finditer(header + r"\\n(.*?)\\n\\}", compiled.as_text(), re.M | re.S)
+    (kernel,) = [m.group(1) for m in kernels]
+    ops = collections.Counter(re.findall(r"= (u32\\[[\\d,]*\\])\\S* (?:add|xor)\\(", kernel))
+    return dict(ops), compiled(jax.random.key(5)).sum().item()
+
+out = {"materialized": census()}
+purerl.threefry.FEW_COUNTERS = 0  # never materialize: the control
+jax.clear_caches()
+out["fused"] = census()
+print(json.dumps(out))
+"""
+
+
+def test_a_derived_key_is_materialized_not_recomputed_in_the_draw_that_reads_it():
+    """With the lowering installed, the 120×84 Gaussian draw from a key two splits deep
+    hashes its own 10,080 counters under its key and nothing else: the splits' hashes (3
+    and 2 counters) are computed once, in kernels of their own. Without the
+    materialization (the control) XLA fuses both into the draw's loop, where they are
+    recomputed for every element."""
+    proc = subprocess.run([sys.executable, "-c", DERIVED_DRAW], capture_output=True, text=True,
+                          check=True, env={**os.environ, "PURERL_JAX_THREEFRY": "0"})  # fmt: skip
+    out = json.loads(proc.stdout)
+    (ours, total), (bare, bare_total) = out["materialized"], out["fused"]
+    assert total == bare_total
+    assert set(ours) <= {"u32[120,84]", "u32[]"}, ours  # its counters, its key's schedule
+    assert {"u32[3]", "u32[2]"} <= set(bare), bare
