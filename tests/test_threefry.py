@@ -87,19 +87,24 @@ print(json.dumps({
 """
 
 
+def _json_of_python(code: str, threefry_env: str):
+    """What ``code``, run by this Python with ``PURERL_JAX_THREEFRY=threefry_env``, prints
+    (one JSON value)."""
+    env = {**os.environ, "PURERL_JAX_THREEFRY": threefry_env}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    return json.loads(proc.stdout)
+
+
 def test_jax_random_is_unchanged_by_the_installed_lowering():
     """In a process with the unrolled lowering installed (``import purerl``), jax.random
     gives the known answers and what it gives under JAX's rolled CPU loop."""
 
     def run(env_value):
-        env = {**os.environ, "PURERL_JAX_THREEFRY": env_value}
         known = [k[:2] for k in KNOWN_ANSWERS]
         installed = env_value != "1"
         code = f"import purerl\nassert purerl.threefry._installed == {installed}\n"
-        code += f"KNOWN = {known!r}\n{SAMPLES}"
-        proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                              text=True, check=True)  # fmt: skip
-        return json.loads(proc.stdout)
+        return _json_of_python(code + f"KNOWN = {known!r}\n{SAMPLES}", env_value)
 
     ours, jaxs = run("0"), run("1")
     assert ours["known"] == [list(k[2]) for k in KNOWN_ANSWERS]
@@ -135,9 +140,7 @@ def test_a_derived_key_is_materialized_not_recomputed_in_the_draw_that_reads_it(
     and 2 counters) are computed once, in kernels of their own. Without the
     materialization (the control) XLA fuses both into the draw's loop, where they are
     recomputed for every element."""
-    proc = subprocess.run([sys.executable, "-c", DERIVED_DRAW], capture_output=True, text=True,
-                          check=True, env={**os.environ, "PURERL_JAX_THREEFRY": "0"})  # fmt: skip
-    out = json.loads(proc.stdout)
+    out = _json_of_python(DERIVED_DRAW, "0")
     (ours, total), (bare, bare_total) = out["materialized"], out["fused"]
     assert total == bare_total
     assert set(ours) <= {"u32[120,84]", "u32[]"}, ours  # its counters, its key's schedule
