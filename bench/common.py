@@ -16,17 +16,28 @@ import jax
 RESULTS = Path(__file__).parent / "results"
 
 
-def time_runs(fn: Callable, *args: Any, repeats: int = 3) -> tuple[float, list[float], Any]:
-    """(compile seconds, each call's run seconds, output) of ``jax.jit(fn)(*args)``."""
+def time_compile(fn: Callable, *args: Any) -> tuple[float, Any]:
+    """(seconds, compiled program) of tracing and compiling ``jax.jit(fn)`` for ``args``."""
     start = time.perf_counter()
     compiled = jax.jit(fn).lower(*args).compile()
-    compile_s = time.perf_counter() - start
+    return time.perf_counter() - start, compiled
+
+
+def time_runs(fn: Callable, *args: Any, repeats: int = 3) -> tuple[float, list[float], Any]:
+    """(compile seconds, each call's run seconds, output) of ``jax.jit(fn)(*args)``."""
+    compile_s, compiled = time_compile(fn, *args)
+    runs, out = time_calls(compiled, *args, repeats=repeats)
+    return compile_s, runs, out
+
+
+def time_calls(compiled: Any, *args: Any, repeats: int = 3) -> tuple[list[float], Any]:
+    """(each call's run seconds, the last output) of ``repeats`` calls, results blocked on."""
     runs = []
     for _ in range(repeats):
         start = time.perf_counter()
         out = jax.block_until_ready(compiled(*args))
         runs.append(time.perf_counter() - start)
-    return compile_s, runs, out
+    return runs, out
 
 
 def time_program(fn: Callable, *args: Any, repeats: int = 3) -> tuple[float, float, Any]:
@@ -60,6 +71,26 @@ def environment_only(config: Any, keys: jax.Array, repeats: int) -> float:
 
     _, run_s, _ = time_program(jax.vmap(run), keys, repeats=repeats)
     return keys.shape[0] * config.num_updates * config.steps_per_update / run_s
+
+
+def product_rate(batch: int, n_in: int, n_out: int, repeats: int = 3) -> float:
+    """FLOP/s of one ``[batch, n_in] × [n_in, n_out]`` product alone: a network layer's
+    forward product at the rate this machine gives it, median of ``repeats`` timed loops
+    of ~2·10¹⁰ FLOPs (each step's input scaled by the step number, so that XLA cannot hoist
+    the product out of the loop)."""
+    import jax.numpy as jnp
+
+    flops = 2.0 * batch * n_in * n_out
+    steps = max(100, int(2e10 / flops))
+    x = jax.random.normal(jax.random.key(0), (batch, n_in))
+    w = jax.random.normal(jax.random.key(1), (n_in, n_out))
+
+    def loop(x, w):
+        step = lambda i, acc: acc + (x * (1.0 + i.astype(x.dtype) * 1e-9)) @ w  # noqa: E731
+        return jax.lax.fori_loop(0, steps, step, jnp.zeros((batch, n_out), x.dtype))
+
+    _, run_s, _ = time_program(loop, x, w, repeats=repeats)
+    return steps * flops / run_s
 
 
 def throughput(

@@ -23,6 +23,13 @@ DQN logs only the mean over its 10 environments of each one's latest episode, so
 is its figure. Every row also has the environment-only limit (``common.environment_only``,
 measured in each purerl worker) and both programs' fraction of it.
 
+And where the rest of the time goes: each program's dense products in GFLOP, counted in its
+compiled HLO (``dense_flops``: loops included), and the fraction of the run they would take
+if each ran at the rate of the network's widest product alone (``common.product_rate``,
+``product_gflops_per_s``, measured in each purerl worker at the minibatch size):
+``of_product_rate`` near 1 means the run is the products and little else — no rewrite of
+the rest can make it much faster at the same FLOPs.
+
     python bench/peers.py --purejaxrl ~/src/purejaxrl --peer-python ~/peer/bin/python \\
         [--algos ppo dqn] [--seeds 1 8] [--rounds 3] [--repeats 1] [--sb3] [--set FIELD=VALUE]
 """
@@ -65,8 +72,9 @@ SIDES = ("purerl", "purejaxrl", "sb3")
 WORKER_TIMEOUT = 900.0  # seconds; the slowest worker, SB3 at 500k steps, takes ~2 minutes
 COLUMNS = [
     "algo", "seeds", "compile_s", "peer_compile_s", "run_s", "peer_run_s", "speed_ratio",
-    "steps_per_s", "peer_steps_per_s", "of_limit", "peer_of_limit", "final_return",
-    "peer_final_return",
+    "steps_per_s", "peer_steps_per_s", "of_limit", "peer_of_limit", "dense_gflop",
+    "peer_dense_gflop", "product_gflops_per_s", "of_product_rate", "peer_of_product_rate",
+    "final_return", "peer_final_return",
 ]  # fmt: skip
 
 
@@ -74,10 +82,29 @@ COLUMNS = [
 
 
 def _timed(build, keys, repeats: int) -> dict[str, Any]:
-    from common import time_runs  # imports jax: not at the top, for an SB3-only Python
+    """Compile and run timed apart, and the dense products' FLOPs of the compiled program
+    (``dense_flops``)."""
+    # These import jax: not at the top, for an SB3-only Python.
+    from common import time_calls, time_compile
+    from dense_flops import dense_flops
 
-    compile_s, runs, out = time_runs(build, keys, repeats=repeats)
-    return {"compile_s": compile_s, "run_s": runs, "out": out}
+    compile_s, compiled = time_compile(build, keys)
+    dense = dense_flops(compiled.as_text())
+    runs, out = time_calls(compiled, keys, repeats=repeats)
+    return {"compile_s": compile_s, "run_s": runs, "out": out,
+            "dense_flops": dense.flops, "dense_flops_exact": dense.exact}  # fmt: skip
+
+
+def widest_product(algo: str, s: dict) -> tuple[int, int, int]:
+    """``(batch, n_in, n_out)`` of the network's largest product in a gradient step: the
+    hidden layer with the most weights, at the minibatch size."""
+    if algo == "dqn":
+        batch = s["batch_size"]
+    else:
+        batch = s["num_envs"] * s["num_steps"] // s["num_minibatches"]
+    sizes = list(s["hidden_sizes"])
+    n_in, n_out = max(zip(sizes, sizes[1:]), key=lambda io: io[0] * io[1])
+    return batch, n_in, n_out
 
 
 def last_episodes_mean(done, returns, count: int = 100) -> float:
@@ -124,7 +151,7 @@ def parse_setting(text: str) -> tuple[str, Any]:
 def worker_purerl(algo: str, s: dict, seeds: int, repeats: int) -> dict[str, Any]:
     import jax
     import numpy as np
-    from common import environment_only
+    from common import environment_only, product_rate
 
     from purerl.algos import dqn, ppo
 
@@ -135,6 +162,7 @@ def worker_purerl(algo: str, s: dict, seeds: int, repeats: int) -> dict[str, Any
     _, metrics = result.pop("out")
     result["final_return"] = float(np.mean(metrics["episode_return"][:, -1]))
     result["env_only_steps_per_s"] = environment_only(config, keys, repeats=1)
+    result["product_flops_per_s"] = product_rate(*widest_product(algo, s))
     result["steps"] = seeds * config.num_updates * config.steps_per_update
     return result
 
@@ -334,6 +362,8 @@ def measure(algo: str, seeds: int, peer: str, python: str, rounds: int, args) ->
     run_s = med(t for w in ours for t in w["run_s"])
     peer_run_s = med(t for w in theirs for t in w["run_s"])
     limit = med(w["env_only_steps_per_s"] for w in ours)
+    rate = med(w["product_flops_per_s"] for w in ours)
+    flops, peer_flops = ours[0].get("dense_flops"), theirs[0].get("dense_flops")  # SB3: none
     steps, peer_steps = ours[0]["steps"], theirs[0]["steps"]
     return {
         "algo": algo, "peer": peer, "seeds": seeds,
@@ -345,6 +375,11 @@ def measure(algo: str, seeds: int, peer: str, python: str, rounds: int, args) ->
         "env_only_steps_per_s": round(limit),
         "of_limit": round(steps / run_s / limit, 3),
         "peer_of_limit": round(peer_steps / peer_run_s / limit, 3),
+        "dense_gflop": round(flops / 1e9, 1),
+        "peer_dense_gflop": round(peer_flops / 1e9, 1) if peer_flops else "-",
+        "product_gflops_per_s": round(rate / 1e9, 1),
+        "of_product_rate": round(flops / run_s / rate, 2),
+        "peer_of_product_rate": round(peer_flops / peer_run_s / rate, 2) if peer_flops else "-",
         "final_return": round(med(w["final_return"] for w in ours), 1),
         "peer_final_return": round(med(w["final_return"] for w in theirs), 1),
         "runs": {"purerl": ours, peer: theirs},
