@@ -28,7 +28,9 @@ compiled HLO (``dense_flops``: loops included), and the fraction of the run they
 if each ran at the rate of the network's widest product alone (``common.product_rate``,
 ``product_gflops_per_s``, measured in each purerl worker at the minibatch size):
 ``of_product_rate`` near 1 means the run is the products and little else — no rewrite of
-the rest can make it much faster at the same FLOPs.
+the rest can make it much faster at the same FLOPs. ``bench/results/<OUT>.png`` draws each
+program's run time so cut: the environment alone, the products, the rest (``--replot``
+draws it again from the JSON).
 
     python bench/peers.py --purejaxrl ~/src/purejaxrl --peer-python ~/peer/bin/python \\
         [--algos ppo dqn] [--seeds 1 8] [--rounds 3] [--repeats 1] [--sb3] [--set FIELD=VALUE]
@@ -386,6 +388,56 @@ def measure(algo: str, seeds: int, peer: str, python: str, rounds: int, args) ->
     }  # fmt: skip
 
 
+def time_split(row: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Each program's median run time of a row cut into the environment alone (its steps at
+    the environment-only limit), its dense products at the widest product's rate, and the
+    rest (seconds; 0 where the two parts alone add up to more than the run, as they may
+    where XLA overlaps them on several cores). A peer without counted products (SB3) is
+    left out."""
+    split = {}
+    for side, prefix in (("purerl", ""), (row["peer"], "peer_")):
+        gflop = row[f"{prefix}dense_gflop"]
+        if gflop == "-":
+            continue
+        run_s = row[f"{prefix}run_s"]
+        steps = row[f"{prefix}steps_per_s"] * run_s
+        env_s = steps / row["env_only_steps_per_s"]
+        products_s = gflop / row["product_gflops_per_s"]
+        split[side] = {"environment": env_s, "products": products_s,
+                       "rest": max(0.0, run_s - env_s - products_s)}  # fmt: skip
+    return split
+
+
+def plot_time_split(rows: list[dict[str, Any]], path: Path) -> None:
+    """One panel per row: each program's run time as stacked bars (``time_split``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(rows), 1, figsize=(8, 1.6 * len(rows) + 0.6), squeeze=False)
+    colors = {"environment": "C2", "products": "C0", "rest": "C7"}
+    for ax, row in zip(axes[:, 0], rows):
+        split = time_split(row)
+        for y, parts in enumerate(split.values()):
+            left = 0.0
+            for part, seconds in parts.items():
+                ax.barh(y, seconds, left=left, color=colors[part], label=part if y == 0 else None)
+                left += seconds
+            ax.text(left, y, f" {left:.2f} s", va="center", fontsize=8)
+        ax.set_yticks(range(len(split)), list(split))
+        ax.set_title(f"{row['algo']}, {row['seeds']} seed(s)", fontsize=9, loc="left")
+        ax.set_xlim(0, 1.18 * max(sum(p.values()) for p in split.values()))
+        ax.invert_yaxis()  # purerl on top
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper right", fontsize=8, ncols=3)
+    axes[-1, 0].set_xlabel("run time (s): environment alone, products at the widest "
+                           "product's rate, the rest")  # fmt: skip
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--purejaxrl", type=Path, help="a local checkout of PureJaxRL")
@@ -407,9 +459,20 @@ def main(argv=None) -> None:
     parser.add_argument("--worker", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--algo", choices=sorted(SETTINGS), help=argparse.SUPPRESS)
     parser.add_argument("--out", default="peers", help="bench/results/<OUT>.json")
+    parser.add_argument("--replot", action="store_true",
+                        help="only draw bench/results/<OUT>.png from <OUT>.json")  # fmt: skip
     args = parser.parse_args(argv)
     if args.worker:
         return run_worker(args)
+    if args.replot:
+        from common import RESULTS
+
+        measured = RESULTS / f"{args.out}.json"
+        if not measured.is_file():
+            parser.error(f"--replot: no {measured}; run the benchmark first")
+        return plot_time_split(
+            json.loads(measured.read_text())["rows"], measured.with_suffix(".png")
+        )
     if args.purejaxrl is None and not args.sb3:
         parser.error("no peer: pass --purejaxrl PATH (a checkout of "
                      "https://github.com/luchris429/purejaxrl) and/or --sb3")  # fmt: skip
@@ -422,7 +485,7 @@ def main(argv=None) -> None:
     except ValueError as e:
         parser.error(str(e))
 
-    from common import report
+    from common import RESULTS, report
 
     rows = []
     for algo in args.algos:
@@ -435,6 +498,7 @@ def main(argv=None) -> None:
     report(args.out, table, ["peer", *COLUMNS],
            {"settings": used, "rounds": args.rounds, "repeats": args.repeats,
             "runs": [r["runs"] for r in rows]})  # fmt: skip
+    plot_time_split(table, RESULTS / f"{args.out}.png")
 
 
 if __name__ == "__main__":
