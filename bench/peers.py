@@ -99,13 +99,15 @@ def _timed(build, keys, repeats: int) -> dict[str, Any]:
 
 def widest_product(algo: str, s: dict) -> tuple[int, int, int]:
     """``(batch, n_in, n_out)`` of the network's largest product in a gradient step: the
-    hidden layer with the most weights, at the minibatch size."""
+    hidden layer with the most weights (a square one of the hidden width if there is only
+    one hidden layer), at the minibatch size."""
     if algo == "dqn":
         batch = s["batch_size"]
     else:
         batch = s["num_envs"] * s["num_steps"] // s["num_minibatches"]
     sizes = list(s["hidden_sizes"])
-    n_in, n_out = max(zip(sizes, sizes[1:]), key=lambda io: io[0] * io[1])
+    pairs = list(zip(sizes, sizes[1:])) or [(sizes[0], sizes[0])]
+    n_in, n_out = max(pairs, key=lambda io: io[0] * io[1])
     return batch, n_in, n_out
 
 
@@ -382,6 +384,8 @@ def measure(algo: str, seeds: int, peer: str, python: str, rounds: int, args) ->
         "product_gflops_per_s": round(rate / 1e9, 1),
         "of_product_rate": round(flops / run_s / rate, 2),
         "peer_of_product_rate": round(peer_flops / peer_run_s / rate, 2) if peer_flops else "-",
+        # False: a loop of unknown trip count was counted once, the FLOPs are a lower bound.
+        "dense_flops_exact": all(w.get("dense_flops_exact", True) for w in ours + theirs),
         "final_return": round(med(w["final_return"] for w in ours), 1),
         "peer_final_return": round(med(w["final_return"] for w in theirs), 1),
         "runs": {"purerl": ours, peer: theirs},
