@@ -66,6 +66,23 @@ def test_all_finite_matches_numpy_and_ignores_integer_and_key_leaves(values):
     assert bool(loop.all_finite(tree)) == bool(np.all(np.isfinite(values)))
 
 
+@given(
+    st.lists(st.sampled_from([0.0, 1.5, np.nan, np.inf]), min_size=4, max_size=4),
+    st.lists(st.sampled_from([0.0, -2.0, np.nan, -np.inf]), min_size=3, max_size=3),
+)
+def test_all_finite_checks_every_leaf_of_every_float_dtype(real, imag):
+    """Leaves of four dtypes and three ranks, each of which alone can make it false."""
+    tree = [
+        np.float32(real[0]),
+        jnp.bfloat16(real[1]) * jnp.ones((2, 3), jnp.bfloat16),
+        {"w": jnp.float16(np.float32(real[2])), "b": jnp.float32([real[3], 1.0])},
+        jnp.complex64([1.0, 2.0]) + 1j * jnp.float32(imag[:2]),
+        jnp.complex64(imag[2]),
+    ]
+    expected = np.all(np.isfinite(real)) and np.all(np.isfinite(imag))
+    assert bool(loop.all_finite(tree)) == bool(expected)
+
+
 @pytest.mark.parametrize("tree", [{}, {"n": jnp.arange(3)}])
 def test_all_finite_of_no_float_leaves_is_true(tree):
     assert bool(loop.all_finite(tree))
