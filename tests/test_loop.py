@@ -70,16 +70,17 @@ def test_all_finite_matches_numpy_and_ignores_integer_and_key_leaves(values):
     st.lists(st.sampled_from([0.0, 1.5, np.nan, np.inf]), min_size=4, max_size=4),
     st.lists(st.sampled_from([0.0, -2.0, np.nan, -np.inf]), min_size=3, max_size=3),
 )
-def test_all_finite_checks_every_leaf_of_every_float_dtype(real, imag):
-    """Leaves of four dtypes and three ranks, each of which alone can make it false."""
+def test_all_finite_checks_every_leaf_of_every_float_dtype(floats, complex_parts):
+    """Leaves of four dtypes and three ranks; each drawn value (a complex leaf's imaginary
+    part too) alone can make it false."""
     tree = [
-        np.float32(real[0]),
-        jnp.bfloat16(real[1]) * jnp.ones((2, 3), jnp.bfloat16),
-        {"w": jnp.float16(np.float32(real[2])), "b": jnp.float32([real[3], 1.0])},
-        jnp.complex64([1.0, 2.0]) + 1j * jnp.float32(imag[:2]),
-        jnp.complex64(imag[2]),
+        np.float32(floats[0]),
+        jnp.bfloat16(floats[1]) * jnp.ones((2, 3), jnp.bfloat16),
+        {"w": jnp.float16(np.float32(floats[2])), "b": jnp.float32([floats[3], 1.0])},
+        jnp.complex64([1.0, 2.0]) + 1j * jnp.float32(complex_parts[:2]),
+        jnp.complex64(complex_parts[2]),
     ]
-    expected = np.all(np.isfinite(real)) and np.all(np.isfinite(imag))
+    expected = np.all(np.isfinite(floats)) and np.all(np.isfinite(complex_parts))
     assert bool(loop.all_finite(tree)) == bool(expected)
 
 
