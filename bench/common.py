@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -78,8 +79,6 @@ def product_rate(batch: int, n_in: int, n_out: int, repeats: int = 3) -> float:
     forward product at the rate this machine gives it, median of ``repeats`` timed loops
     of ~2·10¹⁰ FLOPs (each step's input scaled by the step number, so that XLA cannot hoist
     the product out of the loop)."""
-    import jax.numpy as jnp
-
     flops = 2.0 * batch * n_in * n_out
     steps = max(100, int(2e10 / flops))
     x = jax.random.normal(jax.random.key(0), (batch, n_in))

@@ -392,6 +392,11 @@ def measure(algo: str, seeds: int, peer: str, python: str, rounds: int, args) ->
     }  # fmt: skip
 
 
+# The columns ``time_split`` reads from a row (results files written before 2026-12-07
+# lack the product columns).
+SPLIT_COLUMNS = ("dense_gflop", "product_gflops_per_s", "env_only_steps_per_s")
+
+
 def time_split(row: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Each program's median run time of a row cut into the environment alone (its steps at
     the environment-only limit), its dense products at the widest product's rate, and the
@@ -474,9 +479,15 @@ def main(argv=None) -> None:
         measured = RESULTS / f"{args.out}.json"
         if not measured.is_file():
             parser.error(f"--replot: no {measured}; run the benchmark first")
-        return plot_time_split(
-            json.loads(measured.read_text())["rows"], measured.with_suffix(".png")
-        )
+        try:
+            rows = json.loads(measured.read_text())["rows"]
+        except (ValueError, KeyError, TypeError):
+            parser.error(f"--replot: {measured} is not a results file of this benchmark")
+        if any(c not in row for row in rows for c in SPLIT_COLUMNS):
+            needs = ", ".join(SPLIT_COLUMNS)
+            parser.error(f"--replot: {measured} was measured without the columns the figure "
+                         f"needs ({needs}); run the benchmark again")  # fmt: skip
+        return plot_time_split(rows, measured.with_suffix(".png"))
     if args.purejaxrl is None and not args.sb3:
         parser.error("no peer: pass --purejaxrl PATH (a checkout of "
                      "https://github.com/luchris429/purejaxrl) and/or --sb3")  # fmt: skip
