@@ -41,6 +41,30 @@ def time_calls(compiled: Any, *args: Any, repeats: int = 3) -> tuple[list[float]
     return runs, out
 
 
+def metrics_digest(metrics: dict[str, Any]) -> str:
+    """SHA-256 of every metric's bytes, in name order: equal digests, bit-identical runs."""
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for name in sorted(metrics):
+        digest.update(np.asarray(metrics[name]).tobytes())
+    return digest.hexdigest()
+
+
+def run_child(argv: list[str], xla_flags: str) -> dict[str, Any]:
+    """Run ``python argv`` in a fresh process with ``XLA_FLAGS=xla_flags`` (XLA reads it
+    once, when JAX starts) and return the JSON object its last output line prints."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XLA_FLAGS": xla_flags}
+    out = subprocess.run([sys.executable, *argv], env=env, capture_output=True, text=True,
+                         check=True)  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def time_program(fn: Callable, *args: Any, repeats: int = 3) -> tuple[float, float, Any]:
     """(compile seconds, median run seconds, output) of ``jax.jit(fn)(*args)``."""
     compile_s, runs, out = time_runs(fn, *args, repeats=repeats)

@@ -17,11 +17,9 @@ environments), and PPO and DQN on CartPole-v1 with their defaults.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
@@ -48,8 +46,7 @@ def child(case: str, seeds: int, repeats: int) -> None:
     import importlib
 
     import jax
-    import numpy as np
-    from common import time_runs
+    from common import metrics_digest, time_runs
 
     algo, fields = CASES[case]
     module = importlib.import_module(f"purerl.algos.{algo}")
@@ -57,20 +54,16 @@ def child(case: str, seeds: int, repeats: int) -> None:
     keys = jax.random.split(jax.random.key(0), seeds)
     train = jax.vmap(module.train, in_axes=(None, 0))
     compile_s, runs, (_, metrics) = time_runs(train, config, keys, repeats=repeats)
-    digest = hashlib.sha256()
-    for name in sorted(metrics):
-        digest.update(np.asarray(metrics[name]).tobytes())
     print(json.dumps({"compile_s": compile_s, "run_s": statistics.median(runs),
-                      "metrics_sha256": digest.hexdigest()}))  # fmt: skip
+                      "metrics_sha256": metrics_digest(metrics)}))  # fmt: skip
 
 
 def measure(case: str, region: bool, seeds: int, repeats: int) -> dict:
+    from common import run_child
+
     # import purerl set FLAG=true in this process's XLA_FLAGS: the child names it once
-    env = {**os.environ, "XLA_FLAGS": set_flag(os.environ.get("XLA_FLAGS", ""), region)}
-    argv = [sys.executable, __file__, "--child", case, "--seeds", str(seeds),
-            "--repeats", str(repeats)]  # fmt: skip
-    out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    argv = [__file__, "--child", case, "--seeds", str(seeds), "--repeats", str(repeats)]
+    return run_child(argv, set_flag(os.environ.get("XLA_FLAGS", ""), region))
 
 
 def main(argv=None) -> None:
