@@ -55,13 +55,18 @@ def metrics_digest(metrics: dict[str, Any]) -> str:
 
 def run_child(argv: list[str], xla_flags: str) -> dict[str, Any]:
     """Run ``python argv`` in a fresh process with ``XLA_FLAGS=xla_flags`` (XLA reads it
-    once, when JAX starts) and return the JSON object its last output line prints."""
+    once, when JAX starts) and return the JSON object its last output line prints. A child
+    that fails stops the benchmark with the end of its error output."""
     import subprocess
     import sys
 
     env = {**os.environ, "XLA_FLAGS": xla_flags}
-    out = subprocess.run([sys.executable, *argv], env=env, capture_output=True, text=True,
-                         check=True)  # fmt: skip
+    out = subprocess.run([sys.executable, *argv], env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(
+            f"a benchmark process failed (exit {out.returncode}, XLA_FLAGS={xla_flags!r}): "
+            f"{' '.join(argv)}\n{out.stderr[-2000:]}"
+        )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
