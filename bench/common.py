@@ -42,14 +42,17 @@ def time_calls(compiled: Any, *args: Any, repeats: int = 3) -> tuple[list[float]
 
 
 def metrics_digest(metrics: dict[str, Any]) -> str:
-    """SHA-256 of every metric's bytes, in name order: equal digests, bit-identical runs."""
+    """SHA-256 of every metric's name, dtype, shape and bytes, in name order: equal digests,
+    bit-identical runs."""
     import hashlib
 
     import numpy as np
 
     digest = hashlib.sha256()
     for name in sorted(metrics):
-        digest.update(np.asarray(metrics[name]).tobytes())
+        value = np.asarray(metrics[name])
+        digest.update(f"{name}:{value.dtype}:{value.shape};".encode())
+        digest.update(value.tobytes())
     return digest.hexdigest()
 
 
