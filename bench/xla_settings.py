@@ -84,6 +84,9 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--child", choices=["ppo", "dqn"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    for name in ("rounds", "repeats"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     if args.child:
         return child(args.child, args.repeats)
     from common import report, run_child
