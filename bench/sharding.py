@@ -9,14 +9,11 @@ Each arm runs in its own process because the host device count is fixed when JAX
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import report  # noqa: E402
+from common import report, run_child  # noqa: E402
 
 ARM = """
 import json, sys, jax
@@ -32,10 +29,8 @@ print(json.dumps({"devices": len(jax.devices()), "compile_s": r.compile_s, "run_
 
 
 def arm(devices: int, seeds: int, steps: int) -> dict:
-    env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
-    out = subprocess.run([sys.executable, "-c", ARM, str(seeds), str(steps)], env=env,
-                         capture_output=True, text=True, check=True)  # fmt: skip
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    flags = f"--xla_force_host_platform_device_count={devices}"
+    return run_child(["-c", ARM, str(seeds), str(steps)], flags)
 
 
 def main(argv=None) -> None:
