@@ -1,19 +1,12 @@
 """bench/common.py's helpers that the side-by-side benchmarks' verdicts rest on: the metrics
 digest behind "same bits", and the child process each setting is measured in."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-# Loaded from its file, as tests/test_dense_flops.py loads its module: bench/ on sys.path
-# would let its modules shadow others of the same name for every later test in the worker.
-_spec = importlib.util.spec_from_file_location(
-    "bench_common", Path(__file__).parents[1] / "bench" / "common.py"
-)
-common = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(common)
+from tests.bench_modules import load
+
+common = load("common")
 
 
 def test_metrics_digest_ignores_the_dicts_order_and_sees_one_bit_a_name_or_a_shape():

@@ -1,21 +1,13 @@
 """bench/dense_flops.py: the FLOPs of a compiled program's products, loops included."""
 
-import importlib.util
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import pytest
 from jax import lax
 
-# Loaded from its file: putting bench/ on sys.path would let its modules (common, ppo, …)
-# shadow others of the same name for every later test in this worker.
-_spec = importlib.util.spec_from_file_location(
-    "dense_flops", Path(__file__).parents[1] / "bench" / "dense_flops.py"
-)
-_module = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_module)
-dense_flops = _module.dense_flops
+from tests.bench_modules import load
+
+dense_flops = load("dense_flops").dense_flops
 
 
 def _count(f, *args):
