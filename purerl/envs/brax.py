@@ -8,6 +8,10 @@ automatically from a freshly sampled initial state, keeping the pre-reset observ
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import io
+import sys
 from typing import Any, NamedTuple
 
 import jax
@@ -16,6 +20,29 @@ import jax.numpy as jnp
 from purerl.envs.interface import box
 
 BACKENDS = ("generalized", "positional", "spring", "mjx")
+
+# mujoco, which brax imports, prints these two lines on stdout when NVIDIA Warp (its optional
+# GPU backend, which purerl does not use) is not installed: noise before every brax run's
+# output and inside the CLI's one-line errors.
+WARP_NOTICES = ("Failed to import warp:", "Failed to import mujoco_warp:")
+
+
+def import_without(name: str, notices: tuple[str, ...]) -> Any:
+    """``importlib.import_module(name)``, dropping the lines it prints on stdout that start
+    with one of ``notices``; any other line is printed as it would have been (also when the
+    import fails)."""
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            return importlib.import_module(name)
+    finally:
+        for line in printed.getvalue().splitlines(keepends=True):
+            if not line.startswith(notices):
+                sys.stdout.write(line)
+
+
+def _brax_envs() -> Any:
+    return import_without("brax.envs", WARP_NOTICES)
 
 
 class BraxEnvState(NamedTuple):
@@ -44,9 +71,7 @@ def _patch_brax_fluid() -> None:
 
 
 def brax_names() -> list[str]:
-    from brax import envs
-
-    return sorted(envs._envs)  # brax keeps its registry in this dict; there is no getter
+    return sorted(_brax_envs()._envs)  # brax keeps its registry in this dict; there is no getter
 
 
 class BraxEnv:
@@ -57,8 +82,7 @@ class BraxEnv:
         episode_length: int = 1000,
         **kwargs: Any,
     ):
-        from brax import envs
-
+        envs = _brax_envs()
         _patch_brax_fluid()
 
         if backend not in BACKENDS:

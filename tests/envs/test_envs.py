@@ -169,6 +169,27 @@ def test_brax_swimmer_fluid_model_works_on_this_jax():
     np.testing.assert_allclose(fluid.jp.clip(jnp.array([-1.0, 2.0]), a_min=0.0), [0.0, 2.0])
 
 
+def test_importing_brax_drops_mujocos_warp_notices_and_keeps_other_output(
+    tmp_path, monkeypatch, capsys
+):
+    """mujoco prints "Failed to import warp: …" on stdout when Warp is not installed; the
+    adapter imports brax without those lines, and passes on anything else printed, even
+    from an import that fails."""
+    from purerl.envs.brax import WARP_NOTICES, import_without
+
+    (tmp_path / "noisy_ok.py").write_text(
+        "print('Failed to import warp: no module')\nprint('kept')\n"
+        "print('Failed to import mujoco_warp: no module')\nVALUE = 3\n"
+    )
+    (tmp_path / "noisy_broken.py").write_text("print('before the error')\nraise ImportError('x')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert import_without("noisy_ok", WARP_NOTICES).VALUE == 3
+    assert capsys.readouterr().out == "kept\n"
+    with pytest.raises(ImportError, match="x"):
+        import_without("noisy_broken", WARP_NOTICES)
+    assert capsys.readouterr().out == "before the error\n"
+
+
 def test_an_adapter_first_built_inside_a_trace_holds_no_tracers():
     """``envs.make`` is cached; building it under ``jit`` must not leak tracers into later,
     untraced uses (brax computes arrays while loading its system)."""
