@@ -228,14 +228,19 @@ def load_run(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     path = Path(path)
     if not path.is_dir():
         raise RunDirError(f"{path}: not a run directory (expected config.json and metrics.npz)")
+    file = path / "config.json"
     try:
-        config = json.loads((path / "config.json").read_text())
-        with np.load(path / "metrics.npz") as data:
+        config = json.loads(file.read_text())
+        file = path / "metrics.npz"
+        if file.is_file() and not zipfile.is_zipfile(file):
+            # np.load would take it for a pickle and say it holds "pickled (object) data"
+            raise ValueError("not an .npz archive: truncated or overwritten")
+        with np.load(file) as data:
             metrics = {k: data[k] for k in data.files}
     except FileNotFoundError as e:
         raise RunDirError(f"{path}: missing {Path(e.filename).name}") from None
     except (json.JSONDecodeError, zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
-        raise RunDirError(f"{path}: unreadable results ({type(e).__name__}: {e})") from None
+        raise RunDirError(f"{file}: unreadable results ({type(e).__name__}: {e})") from None
     _check_run(path, config, metrics)
     return config, metrics
 

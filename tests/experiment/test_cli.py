@@ -137,7 +137,11 @@ def test_corrupt_run_dir_is_reported(tmp_path, capsys):
     (tmp_path / "config.json").write_text("{not json")
     (tmp_path / "metrics.npz").write_bytes(b"garbage")
     assert main(["plot", str(tmp_path)]) == 2
-    assert "unreadable results" in capsys.readouterr().err
+    assert f"{tmp_path / 'config.json'}: unreadable results" in capsys.readouterr().err
+    (tmp_path / "config.json").write_text("{}")
+    assert main(["plot", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'metrics.npz'}: unreadable results" in err and "not an .npz" in err, err
 
 
 def test_ctrl_c_keeps_finished_chunks(tmp_path):
