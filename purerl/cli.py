@@ -65,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="shard runs over the first N devices (default: all; recorded, "
                        "and kept by resume: the device count can change results)")  # fmt: skip
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--keep-going", action="store_true",
+                       help="a run that goes NaN or ±inf does not stop the others (by "
+                       "default the sweep stops after that chunk); the exit status is "
+                       "still 3, and the table counts the failed runs")  # fmt: skip
     multi = train.add_argument_group(
         "several processes (jax.distributed; or JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, "
         "JAX_PROCESS_ID): every process runs the same command, process 0 writes the results"
@@ -310,7 +314,7 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path | None, restor
         with stop:
             result = sweep(plan.algo, config, seeds=args.seeds, key=jax.random.key(args.seed),
                            chunk=args.chunk, devices=devices, should_stop=stop.poll,
-                           **grid)  # fmt: skip
+                           stop_on_nonfinite=not args.keep_going, **grid)  # fmt: skip
         if results.first_nonfinite(result.metrics, points) is not None:
             return EXIT_NONFINITE
         stopped = stop.stopped and result.metrics["nonfinite_at"].shape[-1] < config.num_updates
@@ -349,7 +353,7 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path | None, restor
             result = sweep(plan.algo, config, seeds=args.seeds, key=jax.random.key(args.seed),
                            chunk=args.chunk, on_chunk=on_chunk, on_compiled=progress.start,
                            should_stop=stop.poll, restore=restore, devices=devices,
-                           **grid)  # fmt: skip
+                           stop_on_nonfinite=not args.keep_going, **grid)  # fmt: skip
         if stop.stopped:
             save(latest)  # the chunk it stopped after, whatever --checkpoint-every says
     except KeyboardInterrupt:  # a second Ctrl-C, or one before the first chunk could end
@@ -376,9 +380,13 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path | None, restor
     print(f"compiled in {result.compile_s:.1f} s, ran in {result.run_s:.1f} s; "
           f"wrote {run_dir}/{{config.json,metrics.npz,summary.json}} and {png.name}")  # fmt: skip
     if failure is not None:
-        print(f"purerl: run failed: {results.describe_nonfinite(failure)}; stopped after "
-              f"{updates_done} of {config.num_updates} updates, results so far in "
-              f"{run_dir}", file=sys.stderr)  # fmt: skip
+        ended = (f"the others ran on (--keep-going): {updates_done} of {config.num_updates} "
+                 f"updates, results in {run_dir}" if args.keep_going else
+                 f"stopped after {updates_done} of {config.num_updates} updates, results so "
+                 f"far in {run_dir}")  # fmt: skip
+        print(
+            f"purerl: run failed: {results.describe_nonfinite(failure)}; {ended}", file=sys.stderr
+        )
         return EXIT_NONFINITE
     if stop.stopped and updates_done < config.num_updates:
         return _interrupted(updates_done, config.num_updates, run_dir, checkpoints)

@@ -195,16 +195,18 @@ def test_an_optional_count_parses_as_int_or_none():
     assert parse_set(["num_steps=none"], pg.Config) == ({"num_steps": None}, {})
 
 
+# lr = 1e8 makes DQN's gradients inf after its first gradient steps (update 8 of 200)
+NAN_SWEEP = ["train", "dqn", "--seeds", "2", "--set", "lr=1e-3,1e8", "--set", "num_envs=2",
+             "--set", "total_timesteps=400", "--set", "buffer_size=32", "--set", "batch_size=8",
+             "--set", "learning_starts=16", "--set", "target_update_interval=8",
+             "--set", "hidden_sizes=16", "--chunk", "20", "--no-progress"]  # fmt: skip
+
+
 def test_a_run_that_goes_nan_stops_the_sweep_names_it_and_exits_three(tmp_path, capsys):
-    """lr = 1e8 makes DQN's gradients inf after its first gradient steps (update 8 here):
-    the sweep stops after that chunk (20 of 200 updates), keeps every run's metrics so
-    far, and says which quantity, grid point, seed and update in one line."""
-    argv = ["train", "dqn", "--seeds", "2", "--set", "lr=1e-3,1e8", "--set", "num_envs=2",
-            "--set", "total_timesteps=400", "--set", "buffer_size=32", "--set", "batch_size=8",
-            "--set", "learning_starts=16", "--set", "target_update_interval=8",
-            "--set", "hidden_sizes=16", "--chunk", "20", "--no-progress",
-            "--out", str(tmp_path)]  # fmt: skip
-    assert main(argv) == 3
+    """The sweep stops after the chunk in which a run failed (20 of 200 updates), keeps
+    every run's metrics so far, and says which quantity, grid point, seed and update in
+    one line."""
+    assert main([*NAN_SWEEP, "--out", str(tmp_path)]) == 3
     out, err = capsys.readouterr()
     (line,) = err.strip().splitlines()
     assert line.startswith("purerl: run failed: ") and "update 8 (lr=1e+08, seed 0;" in line
@@ -217,6 +219,19 @@ def test_a_run_that_goes_nan_stops_the_sweep_names_it_and_exits_three(tmp_path, 
         assert m["nonfinite_at"].shape == (2, 2, 20)
         np.testing.assert_array_equal(m["nonfinite_at"][0, :, -1], -1)  # lr = 1e-3 is fine
         np.testing.assert_array_equal(m["nonfinite_at"][1, :, -1], 8)
+
+
+def test_keep_going_runs_the_others_to_the_end_and_still_exits_three(tmp_path, capsys):
+    assert main([*NAN_SWEEP, "--keep-going", "--out", str(tmp_path)]) == 3
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "update 8 (lr=1e+08, seed 0;" in line and "2 of 4 runs failed" in line
+    assert "the others ran on (--keep-going): 200 of 200 updates" in line, line
+    (run_dir,) = tmp_path.iterdir()
+    with np.load(run_dir / "metrics.npz") as m:
+        assert m["nonfinite_at"].shape == (2, 2, 200)
+        np.testing.assert_array_equal(m["nonfinite_at"][0, :, -1], -1)
+        np.testing.assert_array_equal(m["nonfinite_at"][1, :, -1], 8)
+        assert np.all(np.isfinite(m["loss/q"][0])), "the healthy runs trained to the end"
 
 
 def test_result_files_get_the_users_umask(run):
