@@ -94,6 +94,8 @@ def start(algo: Algorithm, config: Any, key: jax.Array) -> Progress:
     Raises ``ValueError`` if a hyperparameter of ``config`` is batched: that is a sweep,
     which ``vmap`` (or ``purerl.experiment.sweep``) runs; one run would broadcast it."""
     cfg.require_unbatched(config)
+    if not hasattr(key, "dtype"):  # jax's own error names "key_data", not the mistake
+        raise TypeError(f"key must be a PRNG key such as jax.random.key(0), got {key!r}")
     state = algo.init(config, key)
     # The second half once keyed an evaluation of the initial policy; splitting still keeps
     # every later evaluation's key (and result) what it was.

@@ -87,3 +87,11 @@ def test_all_finite_checks_every_leaf_of_every_float_dtype(floats, complex_parts
 @pytest.mark.parametrize("tree", [{}, {"n": jnp.arange(3)}])
 def test_all_finite_of_no_float_leaves_is_true(tree):
     assert bool(loop.all_finite(tree))
+
+
+@pytest.mark.parametrize("key", [0, 1.5, None])
+def test_a_seed_given_for_the_key_is_one_clear_error(key):
+    from purerl.algos import tabular
+
+    with pytest.raises(TypeError, match=r"key must be a PRNG key such as jax.random.key\(0\)"):
+        tabular.train(tabular.Config(), key)
