@@ -151,6 +151,9 @@ def parse_set(specs: Sequence[str], config_cls: type) -> tuple[dict, dict]:
         parsed = [_convert(name, v, field.default) for v in items]
         if len(parsed) == 1:
             overrides[name] = parsed[0]
+        elif isinstance(field.default, tuple):
+            raise UsageError(f"--set {spec}: sizes are written like {name}={'x'.join(items)} "
+                             "(a comma separates the values of a sweep)")  # fmt: skip
         elif field.static:
             raise UsageError(f"--set {name}: a static field takes one value (it fixes the "
                              "program's shapes); sweep hyperparameters instead")  # fmt: skip

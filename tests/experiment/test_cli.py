@@ -102,6 +102,7 @@ def test_list_shows_algorithms_fields_and_environments(capsys):
         (["train", "ppo", "--set", "lr=1e-3,-1"], "lr must be finite and > 0"),
         (["train", "ppo", "--set", "num_minibatches=3"], "num_minibatches must divide"),
         (["train", "ppo", "--set", "num_envs=2,4"], "static field takes one value"),
+        (["train", "ppo", "--set", "hidden_sizes=64,32"], "written like hidden_sizes=64x32"),
         (["train", "pg", "--set", "num_steps=many"], "expected an integer or none"),
         (["train", "trpo", "--set", "max_kl=0"], "max_kl must be finite and > 0"),
         (["train", "ppo", "--seeds", "0"], "--seeds must be >= 1"),
