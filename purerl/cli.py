@@ -390,6 +390,11 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path | None, restor
         print(
             f"purerl: run failed: {results.describe_nonfinite(failure)}; {ended}", file=sys.stderr
         )
+    if updates_done == config.num_updates:  # not a run stopped early: it had its chance
+        for row in results.not_learning(rows):
+            print(f"purerl: warning: {results.describe_not_learning(row, list(grid))}",
+                  file=sys.stderr)  # fmt: skip
+    if failure is not None:
         return EXIT_NONFINITE
     if stop.stopped and updates_done < config.num_updates:
         return _interrupted(updates_done, config.num_updates, run_dir, checkpoints)

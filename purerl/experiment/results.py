@@ -122,6 +122,22 @@ def headline(metrics: dict[str, np.ndarray]) -> str:
     raise RunDirError(f"metrics hold none of {', '.join(HEADLINES)}")
 
 
+def start_values(metrics: dict[str, np.ndarray]) -> np.ndarray | None:
+    """The ``headline`` metric at the start of each run, ``[point, seed]``: its value at the
+    first update after which an episode had ended (the return of the first policies; NaN
+    for a run in which none ended), or its first value where episodes are not counted.
+    None where lower is better (a loss)."""
+    name = headline(metrics)
+    if name == "loss":
+        return None
+    values = metrics[name]
+    if name != "episode_return" or "episodes" not in metrics:
+        return values[..., 0]
+    ended = metrics["episodes"] > 0
+    first = np.take_along_axis(values, np.argmax(ended, axis=-1)[..., None], axis=-1)[..., 0]
+    return np.where(ended.any(axis=-1), first, np.nan)
+
+
 def progress(metrics: dict[str, np.ndarray]) -> tuple[str, np.ndarray]:
     """The x axis of a run's curves, ``[point, seed, update]``: environment steps where the
     algorithm counts them, else updates."""
@@ -137,9 +153,12 @@ def summarize(
     """One row per grid point: the final value of the ``headline`` metric (``final_return``,
     named in ``metric``): mean, 95% bootstrap CI and IQM across seeds; with evaluation on,
     the final greedy-policy score (mean over seeds) too; the number of its runs that went
-    NaN or ±inf. Throughput is in environment steps, or updates where there are none."""
+    NaN or ±inf; and the metric at the start (``start_return``, mean over the seeds that
+    have one, see ``start_values``; None where there is none). Throughput is in environment
+    steps, or updates where there are none."""
     name = headline(metrics)
     final = metrics[name][:, :, -1]  # [point, seed]
+    start = start_values(metrics)
     failed = np.sum(metrics["nonfinite_at"][:, :, -1] >= 0, axis=1) if (
         "nonfinite_at" in metrics) else np.zeros(len(points), int)  # fmt: skip
     evaluated = metrics.get("eval_return") if name != "eval_return" else None
@@ -164,7 +183,35 @@ def summarize(
         })  # fmt: skip
         if evaluated is not None:
             rows[-1]["eval_return"] = float(evaluated[p, :, -1].mean())
+        known = start[p][np.isfinite(start[p])] if start is not None else []
+        rows[-1]["start_return"] = float(np.mean(known)) if len(known) else None
     return rows
+
+
+# A grid point "learned little or nothing" when its final value gained less than this
+# fraction of the start's magnitude: random CartPole policies score ~22, so one that ends
+# below ~24 (an lr of 1e-9 ends at 22.5), or a Pendulum one that stays below ~-1100.
+MIN_GAIN = 0.1
+
+
+def not_learning(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of ``summarize`` whose final value (mean over seeds) gained at most
+    ``MIN_GAIN`` × |start| over the start's, leaving out grid points whose every run failed
+    (reported as such) and those without a start (a loss, no episode ended)."""
+    return [
+        r for r in rows
+        if r["start_return"] is not None and r.get("failed_runs", 0) < r["seeds"]
+        and not r["final_return"] - r["start_return"] > MIN_GAIN * abs(r["start_return"])
+    ]  # fmt: skip
+
+
+def describe_not_learning(row: dict[str, Any], grid_names: list[str]) -> str:
+    """One line for a row of ``not_learning``."""
+    where = point_label({k: row[k] for k in grid_names}) or "the run"
+    seeds = f"mean of {row['seeds']} seeds" if row["seeds"] > 1 else "1 seed"
+    return (f"{where}: final {row['metric']} {row['final_return']:.4g} against "
+            f"{row['start_return']:.4g} at the start ({seeds}), less than "
+            f"{MIN_GAIN:.0%} better: little or nothing learned")  # fmt: skip
 
 
 def first_nonfinite(

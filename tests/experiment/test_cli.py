@@ -209,7 +209,8 @@ def test_a_run_that_goes_nan_stops_the_sweep_names_it_and_exits_three(tmp_path, 
     one line."""
     assert main([*NAN_SWEEP, "--out", str(tmp_path)]) == 3
     out, err = capsys.readouterr()
-    (line,) = err.strip().splitlines()
+    line, *warnings = err.strip().splitlines()
+    assert all(w.startswith("purerl: warning: lr=0.001: ") for w in warnings), warnings
     assert line.startswith("purerl: run failed: ") and "update 8 (lr=1e+08, seed 0;" in line
     assert "2 of 4 runs failed" in line and "stopped after 20 of 200 updates" in line
     assert "NaN/inf runs" in out
@@ -223,8 +224,13 @@ def test_a_run_that_goes_nan_stops_the_sweep_names_it_and_exits_three(tmp_path, 
 
 
 def test_keep_going_runs_the_others_to_the_end_and_still_exits_three(tmp_path, capsys):
+    """And the healthy point, which learns nothing in 400 steps (return 11.3 against 11.5
+    at the start), gets the warning that says so."""
     assert main([*NAN_SWEEP, "--keep-going", "--out", str(tmp_path)]) == 3
-    (line,) = capsys.readouterr().err.strip().splitlines()
+    line, *warnings = capsys.readouterr().err.strip().splitlines()
+    (warning,) = warnings
+    assert warning.startswith("purerl: warning: lr=0.001: final episode_return ")
+    assert warning.endswith("little or nothing learned"), warning
     assert "update 8 (lr=1e+08, seed 0;" in line and "2 of 4 runs failed" in line
     assert "the others ran on (--keep-going): 200 of 200 updates" in line, line
     (run_dir,) = tmp_path.iterdir()

@@ -1,0 +1,59 @@
+"""``purerl.experiment.results``: the summary's start values and the "little or nothing
+learned" warning, on hand-made metrics ``[point, seed, update]``."""
+
+import numpy as np
+import pytest
+
+from purerl.experiment import results
+
+
+def _metrics(returns, episodes=None):
+    returns = np.asarray(returns, np.float32)
+    episodes = np.ones_like(returns, np.int32) if episodes is None else np.asarray(episodes)
+    return {
+        "episode_return": returns,
+        "episodes": episodes,
+        "env_steps": np.broadcast_to(np.arange(1, returns.shape[-1] + 1) * 10, returns.shape),
+        "nonfinite_at": np.full(returns.shape, -1, np.int32),
+    }
+
+
+def test_the_start_is_the_return_once_an_episode_has_ended_and_nan_if_none_did():
+    returns = [[[0.0, 0.0, 20.0, 30.0], [0.0, 18.0, 19.0, 40.0], [0.0, 0.0, 0.0, 0.0]]]
+    episodes = [[[0, 0, 3, 5], [0, 2, 4, 6], [0, 0, 0, 0]]]
+    start = results.start_values(_metrics(returns, episodes))
+    np.testing.assert_array_equal(start, [[20.0, 18.0, np.nan]])
+    # no episode count (a language-model score): its first value; a loss has no start
+    assert results.start_values({"eval_return": np.array([[[0.1, 0.5]]])}) == 0.1
+    assert results.start_values({"loss": np.array([[[2.0, 1.0]]])}) is None
+
+
+@pytest.mark.parametrize(
+    "start, final, warned",
+    [
+        (22.0, 22.5, True),  # CartPole at lr = 1e-9
+        (22.0, 24.0, True),  # gained 9% of the start
+        (22.0, 25.0, False),
+        (-1200.0, -1150.0, True),  # Pendulum: a return closer to 0 is better
+        (-1200.0, -150.0, False),
+        (0.0, 0.0, True),
+        (0.0, 0.01, False),
+        (30.0, 20.0, True),  # worse than at the start
+    ],
+)
+def test_a_point_that_gained_less_than_a_tenth_is_reported(start, final, warned):
+    metrics = _metrics([[[start, final], [start, final]]])
+    (row,) = results.summarize(metrics, [{"lr": 1e-3}], wall_s=1.0, run_s=1.0)
+    assert row["start_return"] == pytest.approx(start)
+    assert (results.not_learning([row]) == [row]) == warned
+    if warned:
+        line = results.describe_not_learning(row, ["lr"])
+        assert line.startswith("lr=0.001: final episode_return") and "mean of 2 seeds" in line
+
+
+def test_points_whose_runs_all_failed_or_never_ended_an_episode_are_not_judged():
+    metrics = _metrics([[[20.0, 20.0]], [[20.0, 20.0]]], episodes=[[[1, 2]], [[0, 0]]])
+    metrics["nonfinite_at"][0, 0, -1] = 1  # point 0's only run failed
+    rows = results.summarize(metrics, [{"lr": 1.0}, {"lr": 2.0}], wall_s=1.0, run_s=1.0)
+    assert rows[1]["start_return"] is None
+    assert results.not_learning(rows) == []
