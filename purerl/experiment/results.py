@@ -196,11 +196,11 @@ MIN_GAIN = 0.1
 
 def not_learning(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows of ``summarize`` whose final value (mean over seeds) gained at most
-    ``MIN_GAIN`` × |start| over the start's, leaving out grid points whose every run failed
+    ``MIN_GAIN`` × |start| over the start's, leaving out grid points with a failed run
     (reported as such) and those without a start (a loss, no episode ended)."""
     return [
         r for r in rows
-        if r["start_return"] is not None and r.get("failed_runs", 0) < r["seeds"]
+        if r["start_return"] is not None and not r.get("failed_runs", 0)
         and not r["final_return"] - r["start_return"] > MIN_GAIN * abs(r["start_return"])
     ]  # fmt: skip
 

@@ -51,9 +51,13 @@ def test_a_point_that_gained_less_than_a_tenth_is_reported(start, final, warned)
         assert line.startswith("lr=0.001: final episode_return") and "mean of 2 seeds" in line
 
 
-def test_points_whose_runs_all_failed_or_never_ended_an_episode_are_not_judged():
-    metrics = _metrics([[[20.0, 20.0]], [[20.0, 20.0]]], episodes=[[[1, 2]], [[0, 0]]])
-    metrics["nonfinite_at"][0, 0, -1] = 1  # point 0's only run failed
+def test_points_with_a_failed_run_or_no_episode_ended_are_not_judged():
+    returns = [[[20.0, 20.0], [20.0, 20.0]], [[20.0, 20.0], [20.0, 20.0]]]
+    metrics = _metrics(returns, episodes=[[[1, 2], [1, 2]], [[0, 0], [0, 0]]])
+    metrics["nonfinite_at"][0, 1, -1] = 1  # one of point 0's two runs failed
     rows = results.summarize(metrics, [{"lr": 1.0}, {"lr": 2.0}], wall_s=1.0, run_s=1.0)
-    assert rows[1]["start_return"] is None
+    assert rows[0]["start_return"] == 20.0 and rows[1]["start_return"] is None
     assert results.not_learning(rows) == []
+    metrics["nonfinite_at"][0, 1, -1] = -1
+    rows = results.summarize(metrics, [{"lr": 1.0}, {"lr": 2.0}], wall_s=1.0, run_s=1.0)
+    assert results.not_learning(rows) == rows[:1]
