@@ -308,6 +308,7 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path | None, restor
     import jax
 
     from purerl.experiment import checkpoint, results
+    from purerl.experiment.progress import ProgressBar
     from purerl.experiment.sweep import sweep
 
     config, points, grid, devices = plan.config, plan.points, plan.grid, plan.devices
@@ -331,7 +332,7 @@ def _execute(args: argparse.Namespace, plan: _Plan, run_dir: Path | None, restor
               f"num_envs × num_steps = {batch}: each run takes {config.num_updates} updates "
               f"= {config.num_updates * batch:,} steps")  # fmt: skip
 
-    progress = _Progress(config, len(points) * args.seeds, enabled=not args.no_progress)
+    progress = ProgressBar(config, len(points) * args.seeds, enabled=not args.no_progress)
     shape = (len(points), args.seeds)
     start = time.perf_counter()
     chunks, latest, saved = 0, None, 0  # chunks so far, the newest, updates checkpointed
@@ -453,42 +454,6 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot write {out}: {e.strerror or e}") from None
     print(f"wrote {png}")
     return 0
-
-
-class _Progress:
-    """A tqdm bar over env steps (all runs) with the latest mean return; over updates for
-    algorithms whose updates take a varying number of steps (episodes, in tabular)."""
-
-    def __init__(self, config: Any, runs: int, enabled: bool):
-        from tqdm import tqdm
-
-        self.updates_done = 0
-        batch = getattr(config, "steps_per_update", None)
-        self._steps_per_update = (batch or 1) * runs
-        self._bar = tqdm(
-            total=config.num_updates * self._steps_per_update, unit="step" if batch else "update",
-            unit_scale=True,
-            disable=not enabled, dynamic_ncols=True, desc="compiling",
-        )  # fmt: skip
-
-    def start(self, compile_s: float) -> None:
-        """Compilation is over: restart the clock so steps/s counts training only."""
-        self._bar.set_description("training")
-        self._bar.reset()
-
-    def update(self, chunk) -> None:
-        new = chunk.updates_done - self.updates_done
-        self.updates_done = chunk.updates_done
-        latest = {}
-        if "episode_return" in chunk.metrics:
-            latest["ret"] = chunk.metrics["episode_return"][:, -1].mean()
-        if "eval_return" in chunk.metrics:
-            latest["eval"] = chunk.metrics["eval_return"][:, -1].mean()
-        self._bar.set_postfix({k: f"{v:.3g}" for k, v in latest.items()})
-        self._bar.update(new * self._steps_per_update)
-
-    def close(self) -> None:
-        self._bar.close()
 
 
 def _join_other_processes(args: argparse.Namespace) -> None:

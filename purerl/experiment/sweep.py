@@ -20,6 +20,7 @@ import jax
 import numpy as np
 
 from purerl.experiment import runner
+from purerl.experiment.progress import ProgressBar
 from purerl.experiment.registry import config_fields
 
 
@@ -85,6 +86,7 @@ def sweep(
     stop_on_nonfinite: bool = True,
     should_stop: Callable[[], bool] | None = None,
     restore: Callable | None = None,
+    progress: bool = False,
     **grid: Sequence[float],
 ) -> SweepResult:
     """Train every grid point × seed in one program; see the module docstring.
@@ -98,6 +100,7 @@ def sweep(
         passed to ``runner.run``
         (by default a run that goes NaN or ±inf stops the sweep after that chunk; see
         ``results.first_nonfinite``).
+      progress: show a progress bar (``progress.ProgressBar``, on stderr) while it trains.
       **grid: hyperparameter name → values.
     """
     config = algo.Config() if config is None else config
@@ -106,18 +109,29 @@ def sweep(
     seed_keys = jax.random.split(key, seeds)
     keys = jax.numpy.tile(seed_keys, len(points))
     compile_s = []
+    bar = ProgressBar(config, len(points) * seeds) if progress else None
 
     def compiled(seconds: float) -> None:
         compile_s.append(seconds)
-        if on_compiled is not None:
-            on_compiled(seconds)
+        for callback in (bar and bar.start, on_compiled):
+            if callback is not None:
+                callback(seconds)
+
+    def chunk_done(done: runner.Chunk) -> None:
+        for callback in (bar and bar.update, on_chunk):
+            if callback is not None:
+                callback(done)
 
     start = time.perf_counter()
-    metrics = runner.run(
-        algo, batched, keys, chunk=chunk, on_chunk=on_chunk, on_compiled=compiled,
-        devices=devices, stop_on_nonfinite=stop_on_nonfinite, should_stop=should_stop,
-        restore=restore,
-    )  # fmt: skip
+    try:
+        metrics = runner.run(
+            algo, batched, keys, chunk=chunk, on_chunk=chunk_done, on_compiled=compiled,
+            devices=devices, stop_on_nonfinite=stop_on_nonfinite, should_stop=should_stop,
+            restore=restore,
+        )  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.close()
     total = time.perf_counter() - start
     shaped = {k: v.reshape(len(points), seeds, *v.shape[1:]) for k, v in metrics.items()}
     return SweepResult(config, points, seeds, shaped, compile_s[0], total - compile_s[0])

@@ -40,8 +40,10 @@ def test_grid_rejects_bad_axes(grid, message):
         build_grid(ppo.Config(**SMALL), 2, grid)
 
 
-def test_sweep_labels_axes_and_shapes():
-    result = sweep(ppo, ppo.Config(**SMALL), seeds=2, lr=[1e-3, 3e-4])
+def test_sweep_labels_axes_and_shapes_and_shows_progress_when_asked(capsys):
+    result = sweep(ppo, ppo.Config(**SMALL), seeds=2, lr=[1e-3, 3e-4], progress=True)
+    bar = capsys.readouterr().err  # 4 runs × 192 steps
+    assert "compiling" in bar and "training: 100%" in bar and "768/768" in bar, bar
     assert result.axes == ("point", "seed", "update")
     assert result.points == [{"lr": 1e-3}, {"lr": 3e-4}]
     num_updates = ppo.Config(**SMALL).num_updates
