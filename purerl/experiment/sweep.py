@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any, NamedTuple
@@ -100,7 +101,9 @@ def sweep(
         passed to ``runner.run``
         (by default a run that goes NaN or ±inf stops the sweep after that chunk; see
         ``results.first_nonfinite``).
-      progress: show a progress bar (``progress.ProgressBar``, on stderr) while it trains.
+      progress: show a progress bar (``progress.ProgressBar``, on stderr) while it trains,
+        and after a run of full length a ``results.NotLearningWarning`` for each grid point
+        that learned little or nothing (``results.not_learning``).
       **grid: hyperparameter name → values.
     """
     config = algo.Config() if config is None else config
@@ -134,4 +137,18 @@ def sweep(
             bar.close()
     total = time.perf_counter() - start
     shaped = {k: v.reshape(len(points), seeds, *v.shape[1:]) for k, v in metrics.items()}
-    return SweepResult(config, points, seeds, shaped, compile_s[0], total - compile_s[0])
+    result = SweepResult(config, points, seeds, shaped, compile_s[0], total - compile_s[0])
+    if progress and shaped["nonfinite_at"].shape[-1] == config.num_updates:
+        _warn_not_learning(result, list(grid))
+    return result
+
+
+def _warn_not_learning(result: SweepResult, grid_names: list[str]) -> None:
+    """A ``results.NotLearningWarning`` for each grid point that learned little or nothing
+    (what ``purerl train`` prints after its table)."""
+    from purerl.experiment import results  # matplotlib comes with it: only when asked
+
+    rows = results.summarize(result.metrics, result.points, result.run_s, result.run_s)
+    for row in results.not_learning(rows):
+        message = results.describe_not_learning(row, grid_names)
+        warnings.warn(message, results.NotLearningWarning, stacklevel=3)

@@ -224,7 +224,7 @@ def test_a_run_that_goes_nan_stops_the_sweep_names_it_and_exits_three(tmp_path, 
 
 
 def test_keep_going_runs_the_others_to_the_end_and_still_exits_three(tmp_path, capsys):
-    """And the healthy point, which learns nothing in 400 steps (return 11.3 against 11.5
+    """And the healthy point, which learns nothing in 400 steps (return 11.3 against 12.6
     at the start), gets the warning that says so."""
     assert main([*NAN_SWEEP, "--keep-going", "--out", str(tmp_path)]) == 3
     line, *warnings = capsys.readouterr().err.strip().splitlines()

@@ -9,7 +9,7 @@ from purerl.experiment import results
 
 def _metrics(returns, episodes=None):
     returns = np.asarray(returns, np.float32)
-    episodes = np.ones_like(returns, np.int32) if episodes is None else np.asarray(episodes)
+    episodes = np.full(returns.shape, 100) if episodes is None else np.asarray(episodes)
     return {
         "episode_return": returns,
         "episodes": episodes,
@@ -18,11 +18,11 @@ def _metrics(returns, episodes=None):
     }
 
 
-def test_the_start_is_the_return_once_an_episode_has_ended_and_nan_if_none_did():
-    returns = [[[0.0, 0.0, 20.0, 30.0], [0.0, 18.0, 19.0, 40.0], [0.0, 0.0, 0.0, 0.0]]]
-    episodes = [[[0, 0, 3, 5], [0, 2, 4, 6], [0, 0, 0, 0]]]
+def test_the_start_is_the_return_once_20_episodes_have_ended_and_nan_if_never():
+    returns = [[[9.0, 15.0, 20.0, 30.0], [15.0, 18.0, 19.0, 40.0], [9.0, 9.0, 9.0, 9.0]]]
+    episodes = [[[2, 12, 23, 40], [20, 30, 40, 50], [1, 5, 10, 19]]]
     start = results.start_values(_metrics(returns, episodes))
-    np.testing.assert_array_equal(start, [[20.0, 18.0, np.nan]])
+    np.testing.assert_array_equal(start, [[20.0, 15.0, np.nan]])
     # no episode count (a language-model score): its first value; a loss has no start
     assert results.start_values({"eval_return": np.array([[[0.1, 0.5]]])}) == 0.1
     assert results.start_values({"loss": np.array([[[2.0, 1.0]]])}) is None
@@ -51,9 +51,9 @@ def test_a_point_that_gained_less_than_a_tenth_is_reported(start, final, warned)
         assert line.startswith("lr=0.001: final episode_return") and "mean of 2 seeds" in line
 
 
-def test_points_with_a_failed_run_or_no_episode_ended_are_not_judged():
+def test_points_with_a_failed_run_or_too_few_episodes_are_not_judged():
     returns = [[[20.0, 20.0], [20.0, 20.0]], [[20.0, 20.0], [20.0, 20.0]]]
-    metrics = _metrics(returns, episodes=[[[1, 2], [1, 2]], [[0, 0], [0, 0]]])
+    metrics = _metrics(returns, episodes=[[[20, 40], [20, 40]], [[0, 19], [0, 19]]])
     metrics["nonfinite_at"][0, 1, -1] = 1  # one of point 0's two runs failed
     rows = results.summarize(metrics, [{"lr": 1.0}, {"lr": 2.0}], wall_s=1.0, run_s=1.0)
     assert rows[0]["start_return"] == 20.0 and rows[1]["start_return"] is None
@@ -61,3 +61,17 @@ def test_points_with_a_failed_run_or_no_episode_ended_are_not_judged():
     metrics["nonfinite_at"][0, 1, -1] = -1
     rows = results.summarize(metrics, [{"lr": 1.0}, {"lr": 2.0}], wall_s=1.0, run_s=1.0)
     assert results.not_learning(rows) == rows[:1]
+
+
+def test_a_sweep_shown_with_progress_warns_of_each_point_that_learned_nothing():
+    """``sweep(..., progress=True)`` ends with a ``NotLearningWarning`` per such point (what
+    ``purerl train`` prints after its table); here on a hand-made result."""
+    from purerl.experiment.sweep import SweepResult, _warn_not_learning
+
+    metrics = _metrics([[[22.0, 22.5], [22.0, 22.5]], [[22.0, 200.0], [22.0, 180.0]]])
+    points = [{"lr": 1e-9}, {"lr": 2.5e-4}]
+    result = SweepResult(None, points, 2, metrics, compile_s=1.0, run_s=1.0)
+    with pytest.warns(results.NotLearningWarning) as caught:
+        _warn_not_learning(result, ["lr"])
+    (warning,) = caught
+    assert str(warning.message).startswith("lr=1e-09: final episode_return 22.5 against 22")
