@@ -124,8 +124,9 @@ def headline(metrics: dict[str, np.ndarray]) -> str:
 
 # The start of a run's return curve: the first update by which this many episodes had ended
 # (``episode_return`` is the mean of the last 100). After fewer, the mean holds only the
-# episodes that ended first, the short ones: CartPole runs of 2 environments read 4.5 at
-# their first update against ~22 for a random policy.
+# episodes that ended first, the short ones: 8 CartPole runs of 2 environments at lr=1e-9
+# (learning nothing) read 17.1 on average at their first update with an episode, 21.2 once
+# 20 had ended, 22.2 at the end.
 START_EPISODES = 20
 
 
