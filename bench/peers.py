@@ -29,8 +29,9 @@ if each ran at the rate of the network's widest product alone (``common.product_
 ``product_gflops_per_s``, measured in each purerl worker at the minibatch size):
 ``of_product_rate`` near 1 means the run is the products and little else — no rewrite of
 the rest can make it much faster at the same FLOPs. ``bench/results/<OUT>.png`` draws each
-program's run time so cut: the environment alone, the products, the rest (``--replot``
-draws it again from the JSON).
+program's run time so cut: the environment alone, the products, the rest, with a dashed
+line where a run at #13's goal of 1.5x the peer's speed would end (``--replot`` draws it
+again from the JSON).
 
     python bench/peers.py --purejaxrl ~/src/purejaxrl --peer-python ~/peer/bin/python \\
         [--algos ppo dqn] [--seeds 1 8] [--rounds 3] [--repeats 1] [--sb3] [--set FIELD=VALUE]
@@ -396,6 +397,10 @@ def measure(algo: str, seeds: int, peer: str, python: str, rounds: int, args) ->
 # lack the product columns).
 SPLIT_COLUMNS = ("dense_gflop", "product_gflops_per_s", "env_only_steps_per_s")
 
+# #13's goal, drawn in the figure: purerl at this many times the peer's speed, a run of the
+# peer's median run time divided by it.
+GOAL_SPEED_RATIO = 1.5
+
 
 def time_split(row: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Each program's median run time of a row cut into the environment alone (its steps at
@@ -418,7 +423,8 @@ def time_split(row: dict[str, Any]) -> dict[str, dict[str, float]]:
 
 
 def plot_time_split(rows: list[dict[str, Any]], path: Path) -> None:
-    """One panel per row: each program's run time as stacked bars (``time_split``)."""
+    """One panel per row: each program's run time as stacked bars (``time_split``), and a
+    dashed line where a run at ``GOAL_SPEED_RATIO`` × the peer's speed would end."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -434,11 +440,14 @@ def plot_time_split(rows: list[dict[str, Any]], path: Path) -> None:
                 ax.barh(y, seconds, left=left, color=colors[part], label=part if y == 0 else None)
                 left += seconds
             ax.text(left, y, f" {left:.2f} s", va="center", fontsize=8)
+        if row["peer"] in split:
+            ax.axvline(row["peer_run_s"] / GOAL_SPEED_RATIO, color="k", ls="--", lw=1,
+                       label=f"{GOAL_SPEED_RATIO:g}x the peer's speed")  # fmt: skip
         ax.set_yticks(range(len(split)), list(split))
         ax.set_title(f"{row['algo']}, {row['seeds']} seed(s)", fontsize=9, loc="left")
         ax.set_xlim(0, 1.18 * max(sum(p.values()) for p in split.values()))
         ax.invert_yaxis()  # purerl on top
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper right", fontsize=8, ncols=3)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper right", fontsize=8, ncols=4)
     axes[-1, 0].set_xlabel("run time (s): environment alone, products at the widest "
                            "product's rate, the rest")  # fmt: skip
     fig.tight_layout(rect=(0, 0, 1, 0.96))
