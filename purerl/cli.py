@@ -2,7 +2,7 @@
 
     purerl train ppo --env CartPole-v1 --seeds 8 --set lr=2.5e-4,1e-3 --set clip_eps=0.1,0.2
     purerl resume runs/20261121-120000-ppo-CartPole-v1
-    purerl list
+    purerl list [ppo ...]
     purerl plot runs/20261121-120000-ppo-CartPole-v1 [more run dirs] [--out curves.png]
 
 ``--set name=v`` sets a config field; ``--set name=v1,v2,…`` on a hyperparameter makes it
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import signal
 import sys
@@ -77,7 +78,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="process 0's address and a free port")  # fmt: skip
     multi.add_argument("--num-processes", type=int, default=None, metavar="N")
     multi.add_argument("--process-id", type=int, default=None, metavar="I", help="0 … N-1")
-    sub.add_parser("list", help="algorithms with their config fields, and environment ids")
+    listing = sub.add_parser("list", help="algorithms with their config fields (the values "
+                             "each takes), and environment ids")  # fmt: skip
+    listing.add_argument("algos", nargs="*", metavar="ALGO",
+                         help="only these algorithms' fields (default: every algorithm, "
+                         "then the environment ids)")  # fmt: skip
     resume = sub.add_parser("resume", help="continue a stopped run dir from its checkpoint")
     resume.add_argument("run_dir", help="a run directory written by `purerl train`")
     resume.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -165,17 +170,33 @@ def parse_set(specs: Sequence[str], config_cls: type) -> tuple[dict, dict]:
 # --- commands -----------------------------------------------------------------------------------
 
 
-def cmd_list() -> int:
+def _as_typed(default: Any) -> str:
+    """A default as ``--set`` writes it: layer widths ``64x64``, env_kwargs as JSON,
+    ``true``, ``none``."""
+    if hasattr(default, "tolist"):
+        default = default.tolist()
+    if default is None or isinstance(default, bool):
+        return str(default).lower()
+    if isinstance(default, tuple) and all(isinstance(v, tuple) for v in default):
+        return json.dumps(dict(default))  # env_kwargs, stored as sorted pairs
+    if isinstance(default, tuple):
+        return "x".join(map(str, default))
+    return str(default)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
     from purerl import envs
     from purerl.envs import sequence
     from purerl.experiment.registry import ALGORITHMS, config_fields, get_algorithm
 
-    for name in ALGORITHMS:
-        print(f"{name}  ({ALGORITHMS[name]})")
-        for f in config_fields(get_algorithm(name).Config):
-            default = f.default.tolist() if hasattr(f.default, "tolist") else f.default
+    modules = {name: get_algorithm(name) for name in args.algos or ALGORITHMS}
+    for name, module in modules.items():
+        print(f"{name}  ({module.__name__})")
+        for f in config_fields(module.Config):
             kind = "static" if f.static else "hyperparameter (sweepable)"
-            print(f"  {f.name:<22} {default!s:<16} {kind}")
+            print(f"  {f.name:<22} {_as_typed(f.default):<16} {kind:<27} {f.values}".rstrip())
+    if args.algos:
+        return 0
     for title, ids in (
         ("environments", envs.registered()),
         ("sequence tasks (sft, reward_model, rlhf_ppo, grpo)", sequence.task_ids()),
@@ -492,7 +513,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "train":
             _join_other_processes(args)
         if args.command == "list":
-            return cmd_list()
+            return cmd_list(args)
         if args.command == "plot":
             return cmd_plot(args)
         if args.command == "resume":

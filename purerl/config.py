@@ -39,6 +39,19 @@ class Range(NamedTuple):
             parts.append(f"{'<' if self.high_open else '<='} {self.high}")
         return f"must be {kind}" + (" and " + " and ".join(parts) if parts else "")
 
+    def short(self) -> str:
+        """The range in a few characters, as ``purerl list`` shows it: ``> 0``, ``[0, 1]``."""
+        if self.low is not None and self.high is not None:
+            text = (f"{'(' if self.low_open else '['}{self.low:g}, "
+                    f"{self.high:g}{')' if self.high_open else ']'}")  # fmt: skip
+        elif self.low is not None:
+            text = f"{'>' if self.low_open else '>='} {self.low:g}"
+        elif self.high is not None:
+            text = f"{'<' if self.high_open else '<='} {self.high:g}"
+        else:
+            text = "any number"
+        return text + (", inf allowed" if self.allow_inf else "")
+
     def holds(self, value: np.ndarray) -> bool:
         ok = bool(np.all(~np.isnan(value) if self.allow_inf else np.isfinite(value)))
         if self.low is not None:
@@ -166,6 +179,31 @@ def require(config: eqx.Module, field: str, ok: bool, rule: str) -> None:
         value = getattr(config, field)
         shown = np.asarray(value).tolist() if isinstance(value, jax.Array) else value
         raise ValueError(f"{config_name(config)}.{field} {rule}, got {shown!r}")
+
+
+def field_values(field: dataclasses.Field) -> str:
+    """The values a Config field takes, briefly and as ``purerl train --set`` writes them
+    (``purerl list`` shows it): ``[0, 1]``, ``clip | kl``, ``>= 1 or none``."""
+    meta = field.metadata
+    if "env_id" in meta:
+        return "an environment id"
+    if "task_id" in meta:
+        return "a sequence task id"
+    if "range" in meta:
+        return meta["range"].short()
+    if "env_kwargs" in meta:
+        return 'a JSON object, e.g. {"k": 1}'
+    if "flag" in meta:
+        return "true | false"
+    if "count" in meta:
+        minimum, optional = meta["count"]
+        text = f"int >= {minimum}" + (" or none" if optional else "")
+        return text + (", divides num_envs * num_steps" if meta["divides_batch"] else "")
+    if "choices" in meta:
+        return " | ".join(meta["choices"])
+    if "sizes" in meta:
+        return "widths, e.g. 64x64"
+    return ""
 
 
 def _check_field(config: eqx.Module, field: dataclasses.Field) -> None:

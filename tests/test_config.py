@@ -67,3 +67,22 @@ def test_an_annealing_window_of_one_update_or_a_constant_schedule_is_accepted():
     assert dqn.Config(exploration_fraction=10 / 500_000).steps_per_update == 10
     dqn.Config(exploration_fraction=1e-6, epsilon_start=0.05, epsilon_end=0.05)
     tabular.Config(method="td0", num_episodes=4, epsilon_decay=0.2)
+
+
+def test_each_field_says_the_values_it_takes_as_the_command_line_writes_them():
+    """What ``purerl list`` shows beside each field: the rule ``validate`` checks, briefly."""
+    from purerl.config import Range
+    from purerl.experiment.registry import config_fields
+
+    assert Range(0.0, 1.0).short() == "[0, 1]"
+    assert Range(0.0, 1.0, low_open=True).short() == "(0, 1]"
+    assert Range(0.0, 1.0, high_open=True).short() == "[0, 1)"
+    assert Range(0.0, low_open=True, allow_inf=True).short() == "> 0, inf allowed"
+    assert Range(high=2.0).short() == "<= 2"
+    assert Range().short() == "any number"
+    values = {f.name: f.values for f in config_fields(ppo.Config)}
+    assert values["gamma"] == "[0, 1]" and values["lr"] == "> 0"
+    assert values["objective"].startswith("clip | ")
+    assert values["anneal_lr"] == "true | false"
+    assert values["num_minibatches"] == "int >= 1, divides num_envs * num_steps"
+    assert values["hidden_sizes"] == "widths, e.g. 64x64"

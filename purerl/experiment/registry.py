@@ -8,6 +8,8 @@ import importlib
 from types import ModuleType
 from typing import Any, NamedTuple
 
+from purerl import config as cfg
+
 ALGORITHMS = {
     "ppo": "purerl.algos.ppo",
     "pg": "purerl.algos.pg",
@@ -37,11 +39,12 @@ class Field(NamedTuple):
     name: str
     default: Any
     static: bool  # fixes shapes or control flow: one value per compiled program
+    values: str  # the values it takes, briefly (``purerl.config.field_values``)
 
 
 def config_fields(config_cls: type) -> list[Field]:
     """The fields of an algorithm's ``Config`` class in declaration order, with defaults."""
     return [
-        Field(f.name, f.default, bool(f.metadata.get("static", False)))
+        Field(f.name, f.default, bool(f.metadata.get("static", False)), cfg.field_values(f))
         for f in dataclasses.fields(config_cls)
     ]

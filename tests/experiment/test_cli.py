@@ -89,6 +89,20 @@ def test_list_shows_algorithms_fields_and_environments(capsys):
     assert "CartPole-v1" in out and "brax/hopper" in out
 
 
+def test_list_of_named_algorithms_shows_their_fields_as_set_writes_them(capsys):
+    assert main(["list", "dqn", "pg"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("dqn  (purerl.algos.dqn)") and "\npg  (purerl.algos.pg)" in out
+    assert "ppo" not in out and "brax/hopper" not in out  # nor the environments
+    dqn_part, pg_part = out.split("\npg  ")
+    dqn = {line.split()[0]: line for line in dqn_part.splitlines()[1:]}
+    pg = {line.split()[0]: line for line in pg_part.splitlines()[1:]}
+    assert dqn["gamma"].split()[1:] == ["0.99", "hyperparameter", "(sweepable)", "[0,", "1]"]
+    assert dqn["hidden_sizes"].split()[1] == "120x84" and dqn["dueling"].split()[1] == "false"
+    assert dqn["loss"].endswith("mse | huber")
+    assert pg["num_steps"].split()[1:] == ["none", "static", "int", ">=", "1", "or", "none"]
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -116,6 +130,7 @@ def test_list_shows_algorithms_fields_and_environments(capsys):
         (["train", "ppo", "--set", "anneal_lr=maybe"], "expected true or false"),
         (["train", "ppo", "--out", "/proc/purerl-runs"], "cannot write to --out"),
         (["trian"], "invalid choice: 'trian'"),
+        (["list", "ppoo"], "unknown algorithm 'ppoo' (did you mean 'ppo'?)"),
         (["plot", "/nonexistent/run"], "not a run directory"),
     ],
 )
