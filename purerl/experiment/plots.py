@@ -20,7 +20,8 @@ def plot_curves(
 ) -> Path:  # fmt: skip
     """Draw ``(label, env_steps [U], returns [seeds, U][, eval_returns [seeds, U]])``
     curves and save a PNG at ``path``. Evaluation returns of the greedy policy, where
-    given (not None), are drawn dashed in the curve's colour."""
+    given (not None), are drawn dashed in the curve's colour. A NaN return (a run with no
+    episode ended yet) is not drawn, nor the seeds' mean at that update."""
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     for label, steps, returns, *evaluated in curves:
         mean = returns.mean(axis=0)

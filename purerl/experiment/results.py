@@ -146,6 +146,16 @@ def start_values(metrics: dict[str, np.ndarray]) -> np.ndarray | None:
     return np.where(ended.any(axis=-1), first, np.nan)
 
 
+def curve_values(metrics: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """The metric ``name`` as a curve to draw, ``[point, seed, update]``: the episode return
+    is NaN (not drawn) until the run's first episode has ended, where the metric holds 0
+    in its place (it is never NaN: ``purerl.envs.episode_stats``)."""
+    values = np.asarray(metrics[name], np.float64)
+    if name == "episode_return" and "episodes" in metrics:
+        values = np.where(metrics["episodes"] > 0, values, np.nan)
+    return values
+
+
 def progress(metrics: dict[str, np.ndarray]) -> tuple[str, np.ndarray]:
     """The x axis of a run's curves, ``[point, seed, update]``: environment steps where the
     algorithm counts them, else updates."""
@@ -335,7 +345,10 @@ def draw_runs(paths: list[Path], out: Path) -> Path:
                 "eval_return" in metrics and name != "eval_return") else None  # fmt: skip
             unit, axis = progress(metrics)
             units.add(unit)
-            curves.append((label, axis[p, 0], metrics[name][p], evaluated))
+            values = curve_values(metrics, name)[p]
+            if np.isnan(values).all():
+                label += " (no episode ended)"
+            curves.append((label, axis[p, 0], values, evaluated))
     if len(names) > 1 or len(units) > 1:
         raise RunDirError(f"cannot overlay runs measured in different terms: {sorted(names)}")
     return plot_curves(curves, out, title=" / ".join(sorted(env_ids)), xlabel=units.pop(),

@@ -1,6 +1,8 @@
 """``purerl.experiment.results``: the summary's start values and the "little or nothing
 learned" warning, on hand-made metrics ``[point, seed, update]``."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -75,3 +77,31 @@ def test_a_sweep_shown_with_progress_warns_of_each_point_that_learned_nothing():
         _warn_not_learning(result, ["lr"])
     (warning,) = caught
     assert str(warning.message).startswith("lr=1e-09: final episode_return 22.5 against 22")
+
+
+def test_curves_begin_once_a_run_has_ended_an_episode(tmp_path, monkeypatch):
+    """The return is 0 until a run's first episode ends (never NaN); the curve leaves those
+    updates out instead of drawing a return of 0, and says so when nothing ended at all."""
+    returns = [[[0.0, 0.0, 9.0, 12.0], [0.0, 8.0, 10.0, 14.0]], [[0.0] * 4, [0.0] * 4]]
+    episodes = [[[0, 0, 1, 3], [0, 1, 2, 4]], [[0] * 4, [0] * 4]]
+    metrics = _metrics(returns, episodes)
+    values = results.curve_values(metrics, "episode_return")
+    np.testing.assert_array_equal(np.isnan(values[0]), [[1, 1, 0, 0], [1, 0, 0, 0]])
+    np.testing.assert_array_equal(values[0, 1, 1:], [8.0, 10.0, 14.0])
+    assert np.isnan(values[1]).all()
+    assert np.array_equal(results.curve_values({"loss": np.ones((1, 1, 2))}, "loss"), [[[1, 1]]])
+
+    results.write_metrics(tmp_path / "metrics.npz", metrics)
+    config = {
+        "algo": "ppo",
+        "config": {"env_id": "CartPole-v1"},
+        "points": [{"lr": 1.0}, {"lr": 2.0}],
+    }
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    drawn, draw = [], results.plot_curves
+    monkeypatch.setattr(
+        results, "plot_curves", lambda c, *a, **k: drawn.extend(c) or draw(c, *a, **k)
+    )
+    results.draw_runs([tmp_path], tmp_path / "curves.png")
+    assert [label for label, *_ in drawn] == ["lr=1", "lr=2 (no episode ended)"]
+    assert (tmp_path / "curves.png").stat().st_size > 0
