@@ -170,7 +170,8 @@ def summarize(
 ) -> list[dict[str, Any]]:
     """One row per grid point: the final value of the ``headline`` metric (``final_return``,
     named in ``metric``): mean, 95% bootstrap CI and IQM across seeds; with evaluation on,
-    the final greedy-policy score (mean over seeds) too; the number of its runs that went
+    the final greedy-policy score (mean over seeds) and its first (after the first
+    update, ``eval_start_return``) too; the number of its runs that went
     NaN or ±inf; and the metric at the start (``start_return``, mean over the seeds that
     have one, see ``start_values``; None where there is none). Throughput is in environment
     steps, or updates where there are none."""
@@ -201,6 +202,7 @@ def summarize(
         })  # fmt: skip
         if evaluated is not None:
             rows[-1]["eval_return"] = float(evaluated[p, :, -1].mean())
+            rows[-1]["eval_start_return"] = float(evaluated[p, :, 0].mean())
         known = start[p][np.isfinite(start[p])] if start is not None else []
         rows[-1]["start_return"] = float(np.mean(known)) if len(known) else None
     return rows
@@ -216,14 +218,21 @@ class NotLearningWarning(UserWarning):
     """A grid point learned little or nothing (``not_learning``)."""
 
 
+def _gained(final: float, start: float) -> bool:
+    return final - start > MIN_GAIN * abs(start)
+
+
 def not_learning(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows of ``summarize`` whose final value (mean over seeds) gained at most
-    ``MIN_GAIN`` × |start| over the start's, leaving out grid points with a failed run
-    (reported as such) and those without a start (a loss, too few episodes)."""
+    ``MIN_GAIN`` × |start| over the start's, and, with evaluation on, whose greedy policy's
+    return did not either (an off-policy learner that keeps exploring can improve its greedy
+    policy alone); leaving out grid points with a failed run (reported as such) and those
+    without a start (a loss, too few episodes)."""
     return [
         r for r in rows
         if r["start_return"] is not None and not r.get("failed_runs", 0)
-        and not r["final_return"] - r["start_return"] > MIN_GAIN * abs(r["start_return"])
+        and not _gained(r["final_return"], r["start_return"])
+        and not ("eval_start_return" in r and _gained(r["eval_return"], r["eval_start_return"]))
     ]  # fmt: skip
 
 
@@ -231,8 +240,10 @@ def describe_not_learning(row: dict[str, Any], grid_names: list[str]) -> str:
     """One line for a row of ``not_learning``."""
     where = point_label({k: row[k] for k in grid_names}) or "the run"
     seeds = f"mean of {row['seeds']} seeds" if row["seeds"] > 1 else "1 seed"
+    greedy = (f", greedy policy {row['eval_return']:.4g} against {row['eval_start_return']:.4g}"
+              if "eval_start_return" in row else "")  # fmt: skip
     return (f"{where}: final {row['metric']} {row['final_return']:.4g} against "
-            f"{row['start_return']:.4g} at the start ({seeds}), less than "
+            f"{row['start_return']:.4g} at the start ({seeds}){greedy}, less than "
             f"{MIN_GAIN:.0%} better: little or nothing learned")  # fmt: skip
 
 

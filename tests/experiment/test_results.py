@@ -53,6 +53,23 @@ def test_a_point_that_gained_less_than_a_tenth_is_reported(start, final, warned)
         assert line.startswith("lr=0.001: final episode_return") and "mean of 2 seeds" in line
 
 
+@pytest.mark.parametrize("greedy_final, warned", [(9.6, True), (200.0, False)])
+def test_with_evaluation_on_a_point_is_reported_only_if_its_greedy_policy_gained_little_too(
+    greedy_final, warned
+):
+    """An off-policy learner that keeps exploring (tabular Q-learning at ε = 1) can learn
+    a greedy policy while its training return stays where it began."""
+    metrics = _metrics([[[22.0, 22.5], [22.0, 22.5]]])
+    metrics["eval_return"] = np.array([[[9.4, greedy_final], [9.2, greedy_final]]], np.float32)
+    (row,) = results.summarize(metrics, [{"lr": 1e-3}], wall_s=1.0, run_s=1.0)
+    assert row["eval_start_return"] == pytest.approx(9.3)
+    assert (results.not_learning([row]) == [row]) == warned
+    if warned:
+        assert "greedy policy 9.6 against 9.3, less than" in results.describe_not_learning(
+            row, ["lr"]
+        )
+
+
 def test_points_with_a_failed_run_or_too_few_episodes_are_not_judged():
     returns = [[[20.0, 20.0], [20.0, 20.0]], [[20.0, 20.0], [20.0, 20.0]]]
     metrics = _metrics(returns, episodes=[[[20, 40], [20, 40]], [[0, 19], [0, 19]]])
