@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 
 class ProgressBar:
     """A tqdm bar over environment steps (all runs together) with the latest mean return
-    (and evaluation score); over updates for algorithms whose updates take a varying number
-    of steps (episodes, in tabular). It reads "compiling" until ``start``."""
+    of the runs that have ended an episode (and evaluation score); over updates for
+    algorithms whose updates take a varying number of steps (episodes, in tabular). It
+    reads "compiling" until ``start``."""
 
     def __init__(self, config: Any, runs: int, enabled: bool = True):
         from tqdm import tqdm
@@ -30,11 +33,15 @@ class ProgressBar:
 
     def update(self, chunk) -> None:
         """After a chunk (``runner.Chunk``): advance to its ``updates_done``."""
+        from purerl.experiment import results  # matplotlib comes with it: not on import
+
         new = chunk.updates_done - self.updates_done
         self.updates_done = chunk.updates_done
         latest = {}
         if "episode_return" in chunk.metrics:
-            latest["ret"] = chunk.metrics["episode_return"][:, -1].mean()
+            returns = results.curve_values(chunk.metrics, "episode_return")[:, -1]
+            if not np.isnan(returns).all():  # runs that have not ended an episode yet: NaN
+                latest["ret"] = np.nanmean(returns)
         if "eval_return" in chunk.metrics:
             latest["eval"] = chunk.metrics["eval_return"][:, -1].mean()
         self._bar.set_postfix({k: f"{v:.3g}" for k, v in latest.items()})
