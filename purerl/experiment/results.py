@@ -169,7 +169,9 @@ def summarize(
     metrics: dict[str, np.ndarray], points: list[dict[str, float]], wall_s: float, run_s: float
 ) -> list[dict[str, Any]]:
     """One row per grid point: the final value of the ``headline`` metric (``final_return``,
-    named in ``metric``): mean, 95% bootstrap CI and IQM across seeds; with evaluation on,
+    named in ``metric``): mean, 95% bootstrap CI and IQM across seeds — for the episode
+    return, across the seeds that ended an episode (the others hold 0 in its place; their
+    number is ``runs_without_episode``, and with none the four are None); with evaluation on,
     the final greedy-policy score (mean over seeds) and its first (after the first
     update, ``eval_start_return``) too; the number of its runs that went
     NaN or ±inf; and the metric at the start (``start_return``, mean over the seeds that
@@ -177,6 +179,7 @@ def summarize(
     steps, or updates where there are none."""
     name = headline(metrics)
     final = metrics[name][:, :, -1]  # [point, seed]
+    ended = ~np.isnan(curve_values(metrics, name)[:, :, -1]) | np.isnan(final)  # NaN: failed
     start = start_values(metrics)
     failed = np.sum(metrics["nonfinite_at"][:, :, -1] >= 0, axis=1) if (
         "nonfinite_at" in metrics) else np.zeros(len(points), int)  # fmt: skip
@@ -186,13 +189,15 @@ def summarize(
     total_steps = steps * final.size
     rows = []
     for p, point in enumerate(points):
-        lo, hi = bootstrap_ci(final[p])
+        known = final[p][ended[p]]
+        lo, hi = bootstrap_ci(known) if known.size else (None, None)
         rows.append({
             **point,
-            "final_return": float(final[p].mean()),
-            "ci95_low": float(lo),
-            "ci95_high": float(hi),
-            "iqm": iqm(final[p]),
+            "final_return": float(known.mean()) if known.size else None,
+            "ci95_low": None if lo is None else float(lo),
+            "ci95_high": None if hi is None else float(hi),
+            "iqm": iqm(known) if known.size else None,
+            "runs_without_episode": int(np.sum(~ended[p])),
             "metric": name,
             "seeds": int(final.shape[1]),
             ("env_steps_per_run" if unit == "environment steps" else "updates_per_run"): steps,
@@ -230,7 +235,8 @@ def not_learning(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     without a start (a loss, too few episodes)."""
     return [
         r for r in rows
-        if r["start_return"] is not None and not r.get("failed_runs", 0)
+        if r["start_return"] is not None and r["final_return"] is not None
+        and not r.get("failed_runs", 0)
         and not _gained(r["final_return"], r["start_return"])
         and not ("eval_start_return" in r and _gained(r["eval_return"], r["eval_start_return"]))
     ]  # fmt: skip
@@ -278,25 +284,29 @@ def describe_nonfinite(failure: dict[str, Any]) -> str:
 def format_table(rows: list[dict[str, Any]], grid_names: list[str]) -> str:
     evaluated = all("eval_return" in r for r in rows)
     failed = any(r.get("failed_runs") for r in rows)
+    unended = any(r.get("runs_without_episode") for r in rows)
     metric = rows[0].get("metric", "episode_return") if rows else "episode_return"
     final = "final return" if metric == "episode_return" else f"final {metric}"
     rate = "steps/s" if "env_steps_per_run" in (rows[0] if rows else {}) else "updates/s"
     digits = 1 if metric == "episode_return" else 3  # scores in [0, 1] need more places
     head = [*grid_names, final, "95% CI", "IQM"]
     head += ["eval return"] * evaluated + ["wall s", rate] + ["NaN/inf runs"] * failed
+    head += ["runs without an episode"] * unended
     body = [
         [
             *(f"{r[n]:g}" for n in grid_names),
-            f"{r['final_return']:.{digits}f}",
-            f"[{r['ci95_low']:.{digits}f}, {r['ci95_high']:.{digits}f}]",
-            f"{r['iqm']:.{digits}f}",
+            *([f"{r['final_return']:.{digits}f}",
+               f"[{r['ci95_low']:.{digits}f}, {r['ci95_high']:.{digits}f}]",
+               f"{r['iqm']:.{digits}f}"] if r["final_return"] is not None else
+              ["no episode ended", "-", "-"]),
             *([f"{r['eval_return']:.1f}"] if evaluated else []),
             f"{r['wall_s']:.1f}",
             f"{r['steps_per_s']:,}",
             *([str(r.get("failed_runs", 0))] if failed else []),
+            *([str(r.get("runs_without_episode", 0))] if unended else []),
         ]
         for r in rows
-    ]
+    ]  # fmt: skip
     widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
     lines = ["  ".join(h.rjust(w) for h, w in zip(head, widths))]
     lines += ["  ".join(c.rjust(w) for c, w in zip(b, widths)) for b in body]

@@ -122,3 +122,20 @@ def test_curves_begin_once_a_run_has_ended_an_episode(tmp_path, monkeypatch):
     results.draw_runs([tmp_path], tmp_path / "curves.png")
     assert [label for label, *_ in drawn] == ["lr=1", "lr=2 (no episode ended)"]
     assert (tmp_path / "curves.png").stat().st_size > 0
+
+
+def test_the_final_return_is_over_the_runs_that_ended_an_episode_and_the_table_says_so():
+    """0 stands in for the return until a run's first episode ends: not a final return."""
+    returns = [[[0.0, 30.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]], [[5.0, 9.0], [6.0, np.nan]]]
+    episodes = [[[0, 4], [0, 0]], [[0, 0], [0, 0]], [[3, 6], [4, 8]]]
+    points = [{"lr": 1.0}, {"lr": 2.0}, {"lr": 3.0}]
+    rows = results.summarize(_metrics(returns, episodes), points, wall_s=1.0, run_s=1.0)
+    assert [r["runs_without_episode"] for r in rows] == [1, 2, 0]
+    assert rows[0]["final_return"] == rows[0]["iqm"] == rows[0]["ci95_low"] == 30.0
+    assert rows[1]["final_return"] is rows[1]["ci95_high"] is rows[1]["iqm"] is None
+    assert np.isnan(rows[2]["final_return"])  # a run that went NaN is not left out
+    assert results.not_learning(rows) == []
+    table = results.format_table(rows, ["lr"]).splitlines()
+    assert table[0].split()[-4:] == ["runs", "without", "an", "episode"]
+    assert table[1].split()[:2] == ["1", "30.0"] and table[1].split()[-1] == "1"
+    assert table[2].split()[1:6] == ["no", "episode", "ended", "-", "-"]
