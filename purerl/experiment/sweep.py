@@ -37,6 +37,21 @@ class SweepResult(NamedTuple):
     def axes(self) -> tuple[str, str, str]:
         return ("point", "seed", "update")
 
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per grid point, as ``purerl train`` writes them to ``summary.json``
+        (``results.summarize``): the final return's mean, 95% bootstrap CI and IQM over
+        seeds, its start, the greedy policy's score where evaluation is on, throughput."""
+        from purerl.experiment import results  # matplotlib comes with it: only when asked
+
+        wall_s = self.compile_s + self.run_s
+        return results.summarize(self.metrics, self.points, wall_s, self.run_s)
+
+    def table(self) -> str:
+        """``summary`` as the table ``purerl train`` prints."""
+        from purerl.experiment import results
+
+        return results.format_table(self.summary(), list(self.points[0]))
+
 
 def build_grid(
     config: Any, seeds: int, grid: dict[str, Sequence[float]]
@@ -148,7 +163,6 @@ def _warn_not_learning(result: SweepResult, grid_names: list[str]) -> None:
     (what ``purerl train`` prints after its table)."""
     from purerl.experiment import results  # matplotlib comes with it: only when asked
 
-    rows = results.summarize(result.metrics, result.points, result.run_s, result.run_s)
-    for row in results.not_learning(rows):
+    for row in results.not_learning(result.summary()):
         message = results.describe_not_learning(row, grid_names)
         warnings.warn(message, results.NotLearningWarning, stacklevel=3)

@@ -52,6 +52,13 @@ def test_sweep_labels_axes_and_shapes_and_shows_progress_when_asked(capsys):
     # first rollout (collected before any update) is identical across points.
     first = result.metrics["episode_return"][:, :, 0]
     np.testing.assert_array_equal(first[0], first[1])
+    # the command's summary rows and table, for Python callers
+    rows = result.summary()
+    assert [r["lr"] for r in rows] == [1e-3, 3e-4] and [r["seeds"] for r in rows] == [2, 2]
+    final = result.metrics["episode_return"][:, :, -1].mean(axis=1)
+    np.testing.assert_allclose([r["final_return"] for r in rows], final, rtol=1e-6)
+    table = result.table().splitlines()
+    assert table[0].split()[:3] == ["lr", "final", "return"] and len(table) == 3
 
 
 def test_chunked_run_is_bitwise_equal_to_a_single_scan():
