@@ -6,12 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from purerl.experiment.stats import bootstrap_ci
 
-from purerl.experiment.stats import bootstrap_ci  # noqa: E402
+# Figures are built as ``Figure`` objects, not through pyplot, and saved with their own
+# canvas: drawing a PNG needs no display and leaves pyplot's backend alone (importing this
+# module used to switch it to Agg, and a notebook that called ``sweep(..., progress=True)``
+# or ``SweepResult.table()`` lost its inline plots).
 
 
 def plot_curves(
@@ -22,7 +25,8 @@ def plot_curves(
     curves and save a PNG at ``path``. Evaluation returns of the greedy policy, where
     given (not None), are drawn dashed in the curve's colour. A NaN return (a run with no
     episode ended yet) is not drawn, nor the seeds' mean at that update."""
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    fig = Figure(figsize=(7, 4.2), dpi=110)
+    ax = fig.subplots()
     for label, steps, returns, *evaluated in curves:
         mean = returns.mean(axis=0)
         (line,) = ax.plot(steps, mean, label=label or "training", lw=1.6)
@@ -44,7 +48,6 @@ def plot_curves(
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 
@@ -53,10 +56,12 @@ def plot_value_grid(values: np.ndarray, arrows: np.ndarray | None = None, ax=Non
     labelled with its value; ``arrows`` ``[rows, cols, 2]`` draws a (dx, dy) move per cell
     (dy up). Returns the axes."""
     if ax is None:
+        import matplotlib.pyplot as plt  # a new figure in the user's backend
+
         _, ax = plt.subplots(figsize=(1.3 * values.shape[1] + 1, 1.3 * values.shape[0]), dpi=110)
     finite = values[np.isfinite(values)]
     bound = max(float(np.max(np.abs(finite))), 1e-6) if finite.size else 1.0
-    cmap = plt.get_cmap("RdYlGn").copy()
+    cmap = matplotlib.colormaps["RdYlGn"].copy()
     cmap.set_bad("0.6")
     ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=-bound, vmax=bound)
     for (row, col), v in np.ndenumerate(values):

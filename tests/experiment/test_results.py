@@ -139,3 +139,24 @@ def test_the_final_return_is_over_the_runs_that_ended_an_episode_and_the_table_s
     assert table[0].split()[-4:] == ["runs", "without", "an", "episode"]
     assert table[1].split()[:2] == ["1", "30.0"] and table[1].split()[-1] == "1"
     assert table[2].split()[1:6] == ["no", "episode", "ended", "-", "-"]
+
+
+def test_drawing_curves_leaves_the_users_matplotlib_backend_alone(tmp_path):
+    """A notebook's inline backend must survive ``import purerl.experiment.results`` (which
+    ``sweep(..., progress=True)`` and ``SweepResult.table()`` do) and a drawn PNG."""
+    import importlib
+
+    import matplotlib
+
+    from purerl.experiment import plots
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        importlib.reload(plots)  # what importing it does
+        steps, returns = np.arange(1, 4), np.ones((2, 3))
+        plots.plot_curves([("a", steps, returns)], tmp_path / "c.png")
+        assert matplotlib.get_backend() == "svg"
+        assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    finally:
+        matplotlib.use(before)
