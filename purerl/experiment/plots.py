@@ -17,14 +17,22 @@ from purerl.experiment.stats import bootstrap_ci
 # or ``SweepResult.table()`` lost its inline plots).
 
 
-def plot_curves(
-    curves: list[tuple], path: Path, title: str = "", xlabel: str = "environment steps",
+def plot_curves(curves: list[tuple], path: Path, **labels: str) -> Path:
+    """``curves_figure(curves, **labels)`` saved as a PNG at ``path``."""
+    path = Path(path)
+    curves_figure(curves, **labels).savefig(path)
+    return path
+
+
+def curves_figure(
+    curves: list[tuple], title: str = "", xlabel: str = "environment steps",
     ylabel: str = "episode return (last 100 episodes)",
-) -> Path:  # fmt: skip
+) -> Figure:  # fmt: skip
     """Draw ``(label, env_steps [U], returns [seeds, U][, eval_returns [seeds, U]])``
-    curves and save a PNG at ``path``. Evaluation returns of the greedy policy, where
-    given (not None), are drawn dashed in the curve's colour. A NaN return (a run with no
-    episode ended yet) is not drawn, nor the seeds' mean at that update."""
+    curves: the mean over seeds with its 95% bootstrap band. Evaluation returns of the
+    greedy policy, where given (not None), are drawn dashed in the curve's colour. A NaN
+    return (a run with no episode ended yet) is not drawn, nor the seeds' mean at that
+    update. A notebook shows the returned figure inline."""
     fig = Figure(figsize=(7, 4.2), dpi=110)
     ax = fig.subplots()
     for label, steps, returns, *evaluated in curves:
@@ -46,9 +54,25 @@ def plot_curves(
     if len(curves) > 1 or curves[0][0] or (len(curves[0]) > 3 and curves[0][3] is not None):
         ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    return path
+    return fig
+
+
+def display_in_notebooks() -> None:
+    """Let IPython show a returned ``Figure`` as an image, as ``%matplotlib inline`` does,
+    where no image formatter shows figures yet (a kernel where pyplot's inline backend was
+    never enabled prints ``<Figure size …>`` instead). Outside IPython it does nothing."""
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    formatters = shell.display_formatter.formatters
+    kinds = ("image/png", "image/svg+xml", "image/jpeg", "application/pdf")
+    if not any(Figure in formatters[kind].type_printers for kind in kinds if kind in formatters):
+        formatters["image/png"].for_type(Figure, lambda fig: print_figure(fig, "png"))
 
 
 def plot_value_grid(values: np.ndarray, arrows: np.ndarray | None = None, ax=None, title=""):

@@ -351,26 +351,41 @@ def _check_run(path: Path, config: Any, metrics: dict[str, np.ndarray]) -> None:
                               f"[{points} points, seeds, updates ≥ 1]")  # fmt: skip
 
 
+def point_curves(
+    metrics: dict[str, np.ndarray], points: list[dict[str, float]], name: str, prefix: str = ""
+) -> list[tuple]:
+    """One curve per grid point of a sweep's metrics, for ``plots.curves_figure``:
+    ``(label, x [U], headline values [seed, U], greedy evaluation [seed, U] or None)``;
+    ``name`` labels a point without hyperparameters (a run of the algorithm ``name``)."""
+    metric = headline(metrics)
+    values = curve_values(metrics, metric)
+    evaluated = metrics.get("eval_return") if metric != "eval_return" else None
+    _, axis = progress(metrics)
+    curves = []
+    for p, point in enumerate(points):
+        label = prefix + (point_label(point) or name)
+        if np.isnan(values[p]).all():
+            label += " (no episode ended)"
+        curves.append((label, axis[p, 0], values[p], None if evaluated is None else evaluated[p]))
+    return curves
+
+
+def axis_labels(metrics: dict[str, np.ndarray]) -> dict[str, str]:
+    """``xlabel`` and ``ylabel`` of a sweep's curves (``plots.curves_figure``)."""
+    metric = headline(metrics)
+    return {"xlabel": progress(metrics)[0], "ylabel": LABELS.get(metric, metric)}
+
+
 def draw_runs(paths: list[Path], out: Path) -> Path:
     """Overlay the learning curves of one or more run directories in one PNG."""
-    curves, env_ids, names, units = [], set(), set(), set()
+    curves, env_ids, terms = [], set(), set()
     for path in paths:
         config, metrics = load_run(path)
         env_ids.add(config["config"]["env_id"])
         prefix = f"{Path(path).name}: " if len(paths) > 1 else ""
-        for p, point in enumerate(config["points"]):
-            label = prefix + (point_label(point) or config["algo"])
-            name = headline(metrics)
-            names.add(name)
-            evaluated = metrics["eval_return"][p] if (
-                "eval_return" in metrics and name != "eval_return") else None  # fmt: skip
-            unit, axis = progress(metrics)
-            units.add(unit)
-            values = curve_values(metrics, name)[p]
-            if np.isnan(values).all():
-                label += " (no episode ended)"
-            curves.append((label, axis[p, 0], values, evaluated))
-    if len(names) > 1 or len(units) > 1:
-        raise RunDirError(f"cannot overlay runs measured in different terms: {sorted(names)}")
-    return plot_curves(curves, out, title=" / ".join(sorted(env_ids)), xlabel=units.pop(),
-                       ylabel=LABELS.get(name, name))  # fmt: skip
+        curves += point_curves(metrics, config["points"], config["algo"], prefix)
+        terms.add((headline(metrics), *axis_labels(metrics).values()))
+    if len(terms) > 1:
+        names = sorted({metric for metric, *_ in terms})
+        raise RunDirError(f"cannot overlay runs measured in different terms: {names}")
+    return plot_curves(curves, out, title=" / ".join(sorted(env_ids)), **axis_labels(metrics))

@@ -52,6 +52,22 @@ class SweepResult(NamedTuple):
 
         return results.format_table(self.summary(), list(self.points[0]))
 
+    def plot(self, path: str | None = None) -> Any:
+        """The learning curves ``purerl train`` draws (one per grid point: the mean over
+        seeds with its 95% bootstrap band; the greedy policy's score dashed, where
+        evaluation is on) as a matplotlib ``Figure``, which a notebook shows inline; saved
+        as a PNG at ``path`` too, where given."""
+        from purerl.experiment import plots, results
+
+        algo = type(self.config).__module__.rsplit(".", 1)[-1]
+        curves = results.point_curves(self.metrics, self.points, algo)
+        title = getattr(self.config, "env_id", "")
+        fig = plots.curves_figure(curves, title=title, **results.axis_labels(self.metrics))
+        if path is not None:
+            fig.savefig(path)
+        plots.display_in_notebooks()
+        return fig
+
 
 def build_grid(
     config: Any, seeds: int, grid: dict[str, Sequence[float]]

@@ -40,7 +40,7 @@ def test_grid_rejects_bad_axes(grid, message):
         build_grid(ppo.Config(**SMALL), 2, grid)
 
 
-def test_sweep_labels_axes_and_shapes_and_shows_progress_when_asked(capsys):
+def test_sweep_labels_axes_and_shapes_and_shows_progress_when_asked(capsys, tmp_path):
     result = sweep(ppo, ppo.Config(**SMALL), seeds=2, lr=[1e-3, 3e-4], progress=True)
     bar = capsys.readouterr().err  # 4 runs × 192 steps
     assert "compiling" in bar and "training: 100%" in bar and "768/768" in bar, bar
@@ -59,6 +59,10 @@ def test_sweep_labels_axes_and_shapes_and_shows_progress_when_asked(capsys):
     np.testing.assert_allclose([r["final_return"] for r in rows], final, rtol=1e-6)
     table = result.table().splitlines()
     assert table[0].split()[:3] == ["lr", "final", "return"] and len(table) == 3
+    fig = result.plot(tmp_path / "curves.png")  # and its curves
+    (ax,) = fig.axes
+    assert [line.get_label() for line in ax.get_lines()] == ["lr=0.001", "lr=0.0003"]
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_chunked_run_is_bitwise_equal_to_a_single_scan():
