@@ -147,9 +147,9 @@ def start_values(metrics: dict[str, np.ndarray]) -> np.ndarray | None:
 
 
 def curve_values(metrics: dict[str, np.ndarray], name: str) -> np.ndarray:
-    """The metric ``name`` as a curve to draw, ``[point, seed, update]``: the episode return
-    is NaN (not drawn) until the run's first episode has ended, where the metric holds 0
-    in its place (it is never NaN: ``purerl.envs.episode_stats``)."""
+    """The metric ``name`` as a curve to draw (its shape, e.g. ``[point, seed, update]``):
+    the episode return is NaN (not drawn) until the run's first episode has ended, where
+    the metric holds 0 in its place (it is never NaN: ``purerl.envs.episode_stats``)."""
     values = np.asarray(metrics[name], np.float64)
     if name == "episode_return" and "episodes" in metrics:
         values = np.where(metrics["episodes"] > 0, values, np.nan)
@@ -189,14 +189,14 @@ def summarize(
     total_steps = steps * final.size
     rows = []
     for p, point in enumerate(points):
-        known = final[p][ended[p]]
-        lo, hi = bootstrap_ci(known) if known.size else (None, None)
+        finals = final[p][ended[p]]
+        lo, hi = bootstrap_ci(finals) if finals.size else (None, None)
         rows.append({
             **point,
-            "final_return": float(known.mean()) if known.size else None,
+            "final_return": float(finals.mean()) if finals.size else None,
             "ci95_low": None if lo is None else float(lo),
             "ci95_high": None if hi is None else float(hi),
-            "iqm": iqm(known) if known.size else None,
+            "iqm": iqm(finals) if finals.size else None,
             "runs_without_episode": int(np.sum(~ended[p])),
             "metric": name,
             "seeds": int(final.shape[1]),
