@@ -139,21 +139,30 @@ def start_values(metrics: dict[str, np.ndarray]) -> np.ndarray | None:
     if name == "loss":
         return None
     values = metrics[name]
-    if name != "episode_return" or "episodes" not in metrics:
+    if not _counts_episodes(metrics, name):
         return values[..., 0]
     ended = metrics["episodes"] >= START_EPISODES
     first = np.take_along_axis(values, np.argmax(ended, axis=-1)[..., None], axis=-1)[..., 0]
     return np.where(ended.any(axis=-1), first, np.nan)
 
 
+def _counts_episodes(metrics: dict[str, np.ndarray], name: str) -> bool:
+    return name == "episode_return" and "episodes" in metrics
+
+
+def has_value(metrics: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """Where the metric ``name`` holds a value (its shape): the episode return only once the
+    run's first episode has ended, the metric holding 0 in its place before (it is never
+    NaN: ``purerl.envs.episode_stats``); any other metric everywhere."""
+    if _counts_episodes(metrics, name):
+        return np.asarray(metrics["episodes"]) > 0
+    return np.ones(np.shape(metrics[name]), bool)
+
+
 def curve_values(metrics: dict[str, np.ndarray], name: str) -> np.ndarray:
     """The metric ``name`` as a curve to draw (its shape, e.g. ``[point, seed, update]``):
-    the episode return is NaN (not drawn) until the run's first episode has ended, where
-    the metric holds 0 in its place (it is never NaN: ``purerl.envs.episode_stats``)."""
-    values = np.asarray(metrics[name], np.float64)
-    if name == "episode_return" and "episodes" in metrics:
-        values = np.where(metrics["episodes"] > 0, values, np.nan)
-    return values
+    NaN (not drawn) where it holds no value yet (``has_value``)."""
+    return np.where(has_value(metrics, name), np.asarray(metrics[name], np.float64), np.nan)
 
 
 def progress(metrics: dict[str, np.ndarray]) -> tuple[str, np.ndarray]:
@@ -179,7 +188,7 @@ def summarize(
     steps, or updates where there are none."""
     name = headline(metrics)
     final = metrics[name][:, :, -1]  # [point, seed]
-    ended = ~np.isnan(curve_values(metrics, name)[:, :, -1]) | np.isnan(final)  # NaN: failed
+    ended = has_value(metrics, name)[:, :, -1]  # a run that went NaN has one, and counts
     start = start_values(metrics)
     failed = np.sum(metrics["nonfinite_at"][:, :, -1] >= 0, axis=1) if (
         "nonfinite_at" in metrics) else np.zeros(len(points), int)  # fmt: skip

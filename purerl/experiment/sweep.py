@@ -145,17 +145,8 @@ def sweep(
     compile_s = []
     bar = ProgressBar(config, len(points) * seeds) if progress else None
 
-    def compiled(seconds: float) -> None:
-        compile_s.append(seconds)
-        for callback in (bar and bar.start, on_compiled):
-            if callback is not None:
-                callback(seconds)
-
-    def chunk_done(done: runner.Chunk) -> None:
-        for callback in (bar and bar.update, on_chunk):
-            if callback is not None:
-                callback(done)
-
+    compiled = _each(compile_s.append, bar and bar.start, on_compiled)
+    chunk_done = _each(bar and bar.update, on_chunk)
     start = time.perf_counter()
     try:
         metrics = runner.run(
@@ -172,6 +163,17 @@ def sweep(
     if progress and shaped["nonfinite_at"].shape[-1] == config.num_updates:
         _warn_not_learning(result, list(grid))
     return result
+
+
+def _each(*callbacks: Callable | None) -> Callable:
+    """One callback that calls each of ``callbacks`` that is not None, in order."""
+    given = [c for c in callbacks if c is not None]
+
+    def call(arg: Any) -> None:
+        for callback in given:
+            callback(arg)
+
+    return call
 
 
 def _warn_not_learning(result: SweepResult, grid_names: list[str]) -> None:
