@@ -174,12 +174,17 @@ def machine() -> dict[str, Any]:
     }
 
 
-def report(name: str, rows: list[dict[str, Any]], columns: list[str], extra: dict | None = None):
-    """Print ``rows`` as a table and write ``bench/results/<name>.json``."""
+def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """``rows``' ``columns``, right-aligned under a header line."""
     widths = [max(len(c), *(len(_fmt(r[c])) for r in rows)) for c in columns]
     print("  ".join(c.rjust(w) for c, w in zip(columns, widths)))
     for r in rows:
         print("  ".join(_fmt(r[c]).rjust(w) for c, w in zip(columns, widths)))
+
+
+def report(name: str, rows: list[dict[str, Any]], columns: list[str], extra: dict | None = None):
+    """Print ``rows`` as a table and write ``bench/results/<name>.json``."""
+    print_table(rows, columns)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     payload = {"benchmark": name, "machine": machine(), "rows": rows, **(extra or {})}

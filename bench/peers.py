@@ -84,18 +84,30 @@ COLUMNS = [
 # --- workers: one program each, in a fresh process ---------------------------------------
 
 
-def _timed(build, keys, repeats: int) -> dict[str, Any]:
+def _timed(build, keys, repeats: int, phases: bool = False) -> dict[str, Any]:
     """Compile and run timed apart, and the dense products' FLOPs of the compiled program
-    (``dense_flops``)."""
+    (``dense_flops``); with ``phases``, the compile runs under the profiler and its phases
+    are kept (``compile_phases``)."""
     # These import jax: not at the top, for an SB3-only Python.
+    import jax
     from common import time_calls, time_compile
+    from compile_phases import compile_with_phases
     from dense_flops import dense_flops
 
-    compile_s, compiled = time_compile(build, keys)
+    extra = {}
+    if phases:
+        start = time.perf_counter()
+        lowered = jax.jit(build).lower(keys)
+        lower_s = time.perf_counter() - start
+        compiled, extra["compile_phases"] = compile_with_phases(lowered)
+        compile_s = lower_s + extra["compile_phases"]["total"]
+        extra["compile_phases"]["lower"] = round(lower_s, 3)
+    else:
+        compile_s, compiled = time_compile(build, keys)
     dense = dense_flops(compiled.as_text())
     runs, out = time_calls(compiled, keys, repeats=repeats)
     return {"compile_s": compile_s, "run_s": runs, "out": out,
-            "dense_flops": dense.flops, "dense_flops_exact": dense.exact}  # fmt: skip
+            "dense_flops": dense.flops, "dense_flops_exact": dense.exact, **extra}  # fmt: skip
 
 
 def widest_product(algo: str, s: dict) -> tuple[int, int, int]:
@@ -153,7 +165,9 @@ def parse_setting(text: str) -> tuple[str, Any]:
         return field, value
 
 
-def worker_purerl(algo: str, s: dict, seeds: int, repeats: int) -> dict[str, Any]:
+def worker_purerl(
+    algo: str, s: dict, seeds: int, repeats: int, phases: bool = False
+) -> dict[str, Any]:
     import jax
     import numpy as np
     from common import environment_only, product_rate
@@ -163,7 +177,8 @@ def worker_purerl(algo: str, s: dict, seeds: int, repeats: int) -> dict[str, Any
     module = {"ppo": ppo, "dqn": dqn}[algo]
     config = module.Config(**s)
     keys = jax.random.split(jax.random.key(0), seeds)
-    result = _timed(lambda k: jax.vmap(module.train, in_axes=(None, 0))(config, k), keys, repeats)
+    train = jax.vmap(module.train, in_axes=(None, 0))
+    result = _timed(lambda k: train(config, k), keys, repeats, phases)
     _, metrics = result.pop("out")
     result["final_return"] = float(np.mean(metrics["episode_return"][:, -1]))
     result["env_only_steps_per_s"] = environment_only(config, keys, repeats=1)
@@ -239,7 +254,9 @@ def purejaxrl_config(algo: str, s: dict) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def worker_purejaxrl(algo: str, s: dict, seeds: int, repeats: int, path: Path) -> dict:
+def worker_purejaxrl(
+    algo: str, s: dict, seeds: int, repeats: int, path: Path, phases: bool = False
+) -> dict:
     import jax
     import numpy as np
 
@@ -247,7 +264,7 @@ def worker_purejaxrl(algo: str, s: dict, seeds: int, repeats: int, path: Path) -
     config = purejaxrl_config(algo, s)
     train = jax.vmap(module.make_train(config))
     keys = jax.random.split(jax.random.PRNGKey(0), seeds)
-    result = _timed(train, keys, repeats)
+    result = _timed(train, keys, repeats, phases)
     metrics = result.pop("out")["metrics"]
     if algo == "ppo":
         info = metrics  # [seeds, updates, steps, envs] per key
@@ -317,9 +334,11 @@ def worker_sb3(algo: str, s: dict, seeds: int, repeats: int) -> dict[str, Any]:
 def run_worker(args) -> None:
     s = settings(args.algo, args.timesteps, args.set)
     if args.worker == "purerl":
-        result = worker_purerl(args.algo, s, args.seeds[0], args.repeats)
+        result = worker_purerl(args.algo, s, args.seeds[0], args.repeats, args.compile_phases)
     elif args.worker == "purejaxrl":
-        result = worker_purejaxrl(args.algo, s, args.seeds[0], args.repeats, args.purejaxrl)
+        result = worker_purejaxrl(
+            args.algo, s, args.seeds[0], args.repeats, args.purejaxrl, args.compile_phases
+        )
     else:
         result = worker_sb3(args.algo, s, args.seeds[0], args.repeats)
     print(json.dumps(result))
@@ -337,6 +356,8 @@ def spawn(python: str, side: str, algo: str, seeds: int, args) -> dict[str, Any]
         cmd += ["--set", f"{field}={value!r}"]
     if side == "purejaxrl":
         cmd += ["--purejaxrl", str(args.purejaxrl)]
+    if args.compile_phases and side != "sb3":
+        cmd += ["--compile-phases"]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.worker_timeout)
     except subprocess.TimeoutExpired:
@@ -389,8 +410,34 @@ def measure(algo: str, seeds: int, peer: str, python: str, rounds: int, args) ->
         "dense_flops_exact": all(w.get("dense_flops_exact", True) for w in ours + theirs),
         "final_return": round(med(w["final_return"] for w in ours), 1),
         "peer_final_return": round(med(w["final_return"] for w in theirs), 1),
+        **({"compile_phases": {"purerl": median_phases(ours), peer: median_phases(theirs)}}
+           if "compile_phases" in ours[0] else {}),
         "runs": {"purerl": ours, peer: theirs},
     }  # fmt: skip
+
+
+PHASE_COLUMNS = ["algo", "seeds", "side", "lower", "total", "hlo_passes",
+                 "thunk_emission", "fusion_emitter", "fusions", "llvm_codegen", "kernels",
+                 "largest_fusions"]  # fmt: skip
+
+
+def median_phases(workers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of each compile phase over ``workers``, and the fusion kinds of the one
+    whose compile took the median time (its three costliest: ``kind count×, ms``)."""
+    phases = [w["compile_phases"] for w in workers]
+    out = {k: round(statistics.median(p[k] for p in phases), 3)
+           for k, v in phases[0].items() if isinstance(v, (int, float))}  # fmt: skip
+    middle = sorted(phases, key=lambda p: p["total"])[(len(phases) - 1) // 2]
+    kinds = list(middle["by_fusion_kind"].items())[:3]
+    out["largest_fusions"] = "; ".join(f"{k} {v['count']}x {v['ms']:.0f}ms" for k, v in kinds)
+    out["missing"] = sorted({m for p in phases for m in p["missing"]})
+    return out
+
+
+def phase_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per program of each measured row that has ``compile_phases``."""
+    return [{"algo": r["algo"], "seeds": r["seeds"], "side": side, **phases}
+            for r in rows for side, phases in r.get("compile_phases", {}).items()]  # fmt: skip
 
 
 # The columns ``time_split`` reads from a row (results files written before 2026-12-07
@@ -476,6 +523,9 @@ def main(argv=None) -> None:
                         "(e.g. --set num_epochs=1); repeatable")  # fmt: skip
     parser.add_argument("--worker", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--algo", choices=sorted(SETTINGS), help=argparse.SUPPRESS)
+    parser.add_argument("--compile-phases", action="store_true",
+                        help="compile under the profiler and report XLA's compile phases "
+                        "for both programs (bench/compile_phases.py)")  # fmt: skip
     parser.add_argument("--out", default="peers", help="bench/results/<OUT>.json")
     parser.add_argument("--replot", action="store_true",
                         help="only draw bench/results/<OUT>.png from <OUT>.json")  # fmt: skip
@@ -509,7 +559,7 @@ def main(argv=None) -> None:
     except ValueError as e:
         parser.error(str(e))
 
-    from common import RESULTS, report
+    from common import RESULTS, print_table, report
 
     rows = []
     for algo in args.algos:
@@ -522,6 +572,9 @@ def main(argv=None) -> None:
     report(args.out, table, ["peer", *COLUMNS],
            {"settings": used, "rounds": args.rounds, "repeats": args.repeats,
             "runs": [r["runs"] for r in rows]})  # fmt: skip
+    if args.compile_phases:
+        print("\ncompile phases (s; medians over rounds):")
+        print_table(phase_rows(table), PHASE_COLUMNS)
     plot_time_split(table, RESULTS / f"{args.out}.png")
 
 
