@@ -28,6 +28,8 @@ end of each ``run``, and a non-finite state not yet seen in the metrics is dated
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, NamedTuple
@@ -71,11 +73,18 @@ class Progress(NamedTuple):
 
 
 def all_finite(tree: Any) -> jax.Array:
-    """True when every float leaf of ``tree`` is free of NaN and ±inf (a scalar bool)."""
+    """True when every float leaf of ``tree`` is free of NaN and ±inf (a scalar bool).
+
+    One reduction per leaf, Σ (x − x): 0 when every element is finite, NaN when any is NaN
+    or ±inf (x − x is NaN exactly there, and the sum keeps it). ``all(isfinite(x))`` says
+    the same in two XLA:CPU kernels per leaf (the is-finite is not fused into the
+    reduction): DQN's and PPO's CartPole programs have 21 and 10 kernels fewer this way,
+    and compiled faster in 2 of 3 and 3 of 3 alternations on one core (bench/compile_phases.py).
+    """
     leaves = [x for x in jax.tree.leaves(tree) if eqx.is_inexact_array(x)]
     if not leaves:
         return jnp.bool_(True)
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
+    return ~functools.reduce(operator.or_, [jnp.isnan(jnp.sum(jnp.subtract(x, x))) for x in leaves])
 
 
 def evaluate(algo: Algorithm, config: Any, state: Any, key: jax.Array) -> jax.Array:

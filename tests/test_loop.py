@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from purerl import loop
+from tests.xla import BITWISE
 
 CONFIG = SimpleNamespace(eval_every=0, num_updates=7)
 
@@ -58,12 +59,18 @@ def test_a_state_that_goes_nan_while_the_metrics_stay_finite_is_caught_at_the_ch
     np.testing.assert_array_equal(_chunked(algo, [2, 3, 2]), [-1, -1, -1, -1, 4, 4, 4])
 
 
+_jitted_all_finite = jax.jit(loop.all_finite, compiler_options=BITWISE)
+
+
 @given(
     st.lists(st.sampled_from([0.0, 1.5, -3e38, np.nan, np.inf, -np.inf]), min_size=1, max_size=5)
 )
 def test_all_finite_matches_numpy_and_ignores_integer_and_key_leaves(values):
-    tree = {"x": np.float32(values), "n": jnp.int32(7), "k": jax.random.key(0), "f": max}
-    assert bool(loop.all_finite(tree)) == bool(np.all(np.isfinite(values)))
+    tree = {"x": np.float32(values), "n": jnp.int32(7), "k": jax.random.key(0)}
+    expected = bool(np.all(np.isfinite(values)))
+    assert bool(loop.all_finite({**tree, "f": max})) == expected
+    # compiled, as in train: XLA must not simplify x - x to 0
+    assert bool(_jitted_all_finite(tree)) == expected
 
 
 @given(
@@ -82,6 +89,7 @@ def test_all_finite_checks_every_leaf_of_every_float_dtype(floats, complex_parts
     ]
     expected = np.all(np.isfinite(floats)) and np.all(np.isfinite(complex_parts))
     assert bool(loop.all_finite(tree)) == bool(expected)
+    assert bool(_jitted_all_finite(tree)) == bool(expected)
 
 
 @pytest.mark.parametrize("tree", [{}, {"n": jnp.arange(3)}])
