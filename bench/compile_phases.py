@@ -1,11 +1,12 @@
 """Where XLA:CPU spends a compile: its phases, read from a profiler trace of the compile.
 
 ``compile_with_phases(lowered)`` compiles a lowered JAX program under ``jax.profiler`` and
-reads the trace's compiler events into phases (seconds). The first three follow each other
-on the compiling thread; their sum is most of ``backend``:
+reads the trace's compiler events into phases (seconds). Three follow each other on the
+compiling thread — ``hlo_passes``, then ``thunk_emission`` and ``llvm_codegen``, which with
+some bookkeeping make up ``backend``:
 
 - ``hlo_passes``: the HLO optimisation passes (before and after layout assignment);
-- ``thunk_emission``: turning the optimised HLO into thunks and kernels' LLVM IR
+- ``thunk_emission``: turning the optimised HLO into thunks and their kernels' LLVM IR
   (``ThunkEmitter``: the entry computation, then waiting for its kernels). It includes
   the fusion emitters, which XLA runs on its worker threads:
 - ``fusion_emitter``: the fusion emitters' work, summed over their threads — each fusion made
@@ -13,15 +14,15 @@ on the compiling thread; their sum is most of ``backend``:
   fusion: ``fusions``);
 - ``llvm_codegen``: LLVM compiling the kernels to machine code (``JitCompiler::Compile``;
   ``kernels`` counts its tasks);
-- ``backend``: all of XLA:CPU's backend (``CpuCompiler::RunBackend``);
+- ``backend``: XLA:CPU's backend (``CpuCompiler::RunBackend``);
 - ``total``: the wall time of ``lowered.compile()`` (the tracer adds to it, on both sides of
   a comparison alike).
 
 ``by_fusion_kind`` gives the fusion emitter's time per kind of fusion (its module name
 without the numeric suffix, e.g. ``pad_reduce_fusion``): how many, and their milliseconds,
-largest first. A compile that is slower than another's with as many kernels is usually a
-few kinds of large kernels; ``bench/peers.py --compile-phases`` puts both programs side by
-side.
+largest first: where one program compiles slower than another with about as many kernels,
+the kinds say which kernels cost more. ``bench/peers.py --compile-phases`` puts purerl's
+program and the peer's side by side.
 
 The event names are XLA's internal trace annotations (jaxlib 0.10); a phase whose events
 a later XLA renames comes out 0, and ``missing`` names them.

@@ -35,6 +35,11 @@ again from the JSON).
 
     python bench/peers.py --purejaxrl ~/src/purejaxrl --peer-python ~/peer/bin/python \\
         [--algos ppo dqn] [--seeds 1 8] [--rounds 3] [--repeats 1] [--sb3] [--set FIELD=VALUE]
+        [--compile-phases]
+
+``--compile-phases`` compiles both programs under the profiler and adds where XLA:CPU spent
+each compile (``bench/compile_phases.py``; medians over the rounds, and the costliest kinds
+of fusion): the compile times then include the tracer's overhead, on both sides.
 """
 
 from __future__ import annotations
