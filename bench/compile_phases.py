@@ -20,9 +20,10 @@ some bookkeeping make up ``backend``:
 
 ``by_fusion_kind`` gives the fusion emitter's time per kind of fusion (its module name
 without the numeric suffix, e.g. ``pad_reduce_fusion``): how many, and their milliseconds,
-largest first: where one program compiles slower than another with about as many kernels,
-the kinds say which kernels cost more. ``bench/peers.py --compile-phases`` puts purerl's
-program and the peer's side by side.
+largest first (the 12 costliest; ``other kinds`` sums the rest). Where one program
+compiles slower than another with about as many kernels, the kinds say which kernels cost
+more. ``bench/peers.py --compile-phases`` puts purerl's program and the peer's side by
+side.
 
 The event names are XLA's internal trace annotations (jaxlib 0.10); a phase whose events
 a later XLA renames comes out 0, and ``missing`` names them.
@@ -53,6 +54,7 @@ EVENTS = {
     "llvm_codegen": ("JitCompiler::Compile",),
 }
 KERNEL_TASK = "TaskDispatcher::dispatch"
+KINDS_KEPT = 12  # the costliest kinds of fusion named in ``by_fusion_kind``; the rest summed
 _SUFFIX = re.compile(r"(\.\d+)?(_kernel_module)?$")
 
 
@@ -63,6 +65,18 @@ def _matches(name: str, pattern: str) -> bool:
 def fusion_kind(module: str) -> str:
     """``pad_reduce_fusion.21_kernel_module`` → ``pad_reduce_fusion``."""
     return _SUFFIX.sub("", module)
+
+
+def costliest_kinds(kinds: dict[str, dict], keep: int = KINDS_KEPT) -> dict[str, dict]:
+    """``kinds`` (``{kind: {"count", "ms"}}``) largest first, the ``keep`` costliest by name
+    and the rest summed as ``"other kinds"``."""
+    ranked = sorted(kinds.items(), key=lambda kv: -kv[1]["ms"])
+    out = dict(ranked[:keep])
+    rest = [v for _, v in ranked[keep:]]
+    if rest:
+        out["other kinds"] = {"count": sum(v["count"] for v in rest),
+                              "ms": round(sum(v["ms"] for v in rest), 1)}  # fmt: skip
+    return out
 
 
 def phases_of_trace(events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -83,10 +97,9 @@ def phases_of_trace(events: list[dict[str, Any]]) -> dict[str, Any]:
         kind = kinds[fusion_kind(e.get("args", {}).get("module", "?"))]
         kind[0] += 1
         kind[1] += e["dur"] / 1e3
-    out["by_fusion_kind"] = {
-        k: {"count": n, "ms": round(ms, 1)}
-        for k, (n, ms) in sorted(kinds.items(), key=lambda kv: -kv[1][1])
-    }
+    out["by_fusion_kind"] = costliest_kinds(
+        {k: {"count": n, "ms": round(ms, 1)} for k, (n, ms) in kinds.items()}
+    )
     out["missing"] = missing
     return out
 

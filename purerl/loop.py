@@ -78,8 +78,9 @@ def all_finite(tree: Any) -> jax.Array:
     One reduction per leaf, Σ (x − x): 0 when every element is finite, NaN when any is NaN
     or ±inf (x − x is NaN exactly there, and the sum keeps it). ``all(isfinite(x))`` says
     the same in two XLA:CPU kernels per leaf (the is-finite is not fused into the
-    reduction): DQN's and PPO's CartPole programs have 21 and 10 kernels fewer this way,
-    and compiled faster in 2 of 3 and 3 of 3 alternations on one core (bench/compile_phases.py).
+    reduction). DQN's and PPO's CartPole programs have 21 and 10 kernels fewer this way;
+    PPO's compiled faster in 3 of 3 alternations on one core, DQN's without a clear change
+    (bench/compile_phases.py).
     """
     leaves = [x for x in jax.tree.leaves(tree) if eqx.is_inexact_array(x)]
     if not leaves:

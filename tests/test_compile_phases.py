@@ -39,6 +39,14 @@ def test_phases_sum_their_events_and_group_fusions_by_kind():
     assert compile_phases.phases_of_trace([])["missing"] == list(compile_phases.EVENTS)
 
 
+def test_the_costliest_kinds_are_named_and_the_rest_summed():
+    kinds = {f"k{i}": {"count": 1, "ms": float(i)} for i in range(14)}
+    kept = compile_phases.costliest_kinds(kinds, keep=12)
+    assert list(kept)[:3] == ["k13", "k12", "k11"] and len(kept) == 13
+    assert kept["other kinds"] == {"count": 2, "ms": 1.0}  # k1 and k0
+    assert "other kinds" not in compile_phases.costliest_kinds(kinds, keep=14)
+
+
 def test_a_real_compile_has_every_phase_and_runs():
     """Fails when XLA renames the trace events the phases are read from."""
     f = jax.jit(lambda x: jnp.tanh(x @ x.T).sum(0), compiler_options=BITWISE)
