@@ -368,12 +368,13 @@ def point_curves(
     ``name`` labels a point without hyperparameters (a run of the algorithm ``name``)."""
     metric = headline(metrics)
     values = curve_values(metrics, metric)
+    ended = has_value(metrics, metric)
     evaluated = metrics.get("eval_return") if metric != "eval_return" else None
     _, axis = progress(metrics)
     curves = []
     for p, point in enumerate(points):
         label = prefix + (point_label(point) or name)
-        if np.isnan(values[p]).all():
+        if not ended[p].any():
             label += " (no episode ended)"
         curves.append((label, axis[p, 0], values[p], None if evaluated is None else evaluated[p]))
     return curves

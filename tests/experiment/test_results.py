@@ -122,6 +122,10 @@ def test_curves_begin_once_a_run_has_ended_an_episode(tmp_path, monkeypatch):
     results.draw_runs([tmp_path], tmp_path / "curves.png")
     assert [label for label, *_ in drawn] == ["lr=1", "lr=2 (no episode ended)"]
     assert (tmp_path / "curves.png").stat().st_size > 0
+    # a point whose runs ended episodes but went NaN from the first update: not "no episode"
+    failed = _metrics([[[np.nan] * 4] * 2], [[[1, 2, 3, 4]] * 2])
+    ((label, *_),) = results.point_curves(failed, [{"lr": 3.0}], "ppo")
+    assert label == "lr=3"
 
 
 def test_the_final_return_is_over_the_runs_that_ended_an_episode_and_the_table_says_so():
