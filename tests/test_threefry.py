@@ -82,6 +82,9 @@ print(json.dumps({
     "known": known,
     "bits": jax.random.bits(a, (16,)).tolist(),
     "split": jax.random.key_data(jax.random.split(b, 3)).tolist(),
+    "shapes": [jax.random.bits(b, s).tolist() for s in [(0,), (1,), (7,), (3, 5)]],
+    "batched": jax.jit(jax.vmap(lambda k, i: jax.random.bits(jax.random.fold_in(k, i), (3,))))(
+        jax.random.split(a, 4), jax.numpy.arange(4)).tolist(),
     "normal": [float(x).hex() for x in f(jax.random.split(k, 4)).ravel()],
 }))
 """
