@@ -91,11 +91,11 @@ def materialized(*words):
     ``[w, ~0]``, and XLA:CPU does not fuse a reduction into the elementwise loop that
     consumes it. (``lax.optimization_barrier`` would say this directly, but XLA:CPU removes
     barriers before it fuses.) One variadic reduction for all words, so that their common
-    inputs (the hash's rounds) are emitted once per element. The reduction of the words'
-    stack that it replaces held the hash once per word: with it, DQN's program (bench
-    settings, one core, 3 alternations) compiled in 6.82/5.84/6.76 s against 5.73/5.37/5.37
-    s now (the fusion emitters' work 2.1-2.4 → 1.7-2.0 s); PPO's showed no clear change; the
-    metrics of both and of the 13 environment contract cases are bit for bit the same."""
+    inputs (the hash's rounds) are emitted once per element. A reduction of the words'
+    stack holds the hash once per word: DQN's program (bench settings, one core, 3
+    alternations) compiled in 6.82/5.84/6.76 s with it, 5.73/5.37/5.37 s with this (the
+    fusion emitters' work 2.1-2.4 → 1.7-2.0 s); PPO's showed no clear change; the metrics
+    of both and of the 13 environment contract cases came out bit for bit the same."""
     ones = jnp.full(words[0].shape, ALL_ONES)
     return lax.reduce(
         tuple(jnp.stack([w, ones]) for w in words),
@@ -107,8 +107,8 @@ def materialized(*words):
 
 class _Words:
     """A uint32 tensor being emitted as StableHLO, with the operators ``threefry2x32``
-    applies; the other operand is another ``_Words`` or a uint32 constant, broadcast as
-    NumPy does (JAX's lowering of the same expression emits the same operations)."""
+    applies: the other operand is another ``_Words`` or a uint32 constant, and the two are
+    broadcast as NumPy does, with the operations ``jax.numpy`` would lower them to."""
 
     def __init__(self, value: ir.Value, shape: tuple[int, ...]):
         self.value, self.shape = value, tuple(shape)
