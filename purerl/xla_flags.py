@@ -13,7 +13,9 @@ inverted_pendulum (4 environments, no such copies) 0.95x, PPO and DQN on CartPol
 0.90-1.06x (noise). Compile times are unchanged. The metrics came out bit for bit the
 same in every case but one: a TD3 seed whose metrics differed in the last bit after ~150
 gradient steps and then drifted apart, as under any change of rounding (XLA may round a
-sum differently when its buffers move).
+sum differently when its buffers move). DQN's ``bench/peers.py`` program (500k steps, one
+seed, the unrolled Threefry lowering) has since differed between the two settings too
+(2026-12-08): the same drift.
 
 XLA reads ``XLA_FLAGS`` once, when JAX starts its first backend. ``install()`` adds the
 flag to ``XLA_FLAGS`` unless the variable names it already (set it to ``false`` there to
